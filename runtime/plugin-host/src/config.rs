@@ -1,0 +1,83 @@
+//! Every knob of the plugin host, with the reason for its default.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Per-call limits. The host applies them to every instance it creates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Wall-clock time one handler call (instantiation included) may take. A reducer or hook
+    /// is a few microseconds of real work; 100 ms leaves room for a cold Python plugin while
+    /// keeping a looping plugin from holding a request for long.
+    pub deadline: Duration,
+    /// Linear memory one instance may grow to. 64 MiB is far beyond what a Rust plugin needs;
+    /// Python plugins carry an interpreter and get [`Limits::PYTHON_MEMORY`].
+    pub memory_bytes: usize,
+    /// Bytes of guest stdout/stderr kept per call; the rest is dropped and counted.
+    pub captured_output_bytes: usize,
+}
+
+impl Limits {
+    /// Memory for plugins built with the Python SDK: CPython's heap after start-up is
+    /// ~30 MiB, and user code gets the rest.
+    pub const PYTHON_MEMORY: usize = 256 << 20;
+
+    /// The limits for a plugin built by `sdk`, as its manifest names it.
+    pub fn for_sdk(self, sdk: &str) -> Limits {
+        if sdk.contains("python") {
+            Limits {
+                memory_bytes: self.memory_bytes.max(Self::PYTHON_MEMORY),
+                ..self
+            }
+        } else {
+            self
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            deadline: Duration::from_millis(100),
+            memory_bytes: 64 << 20,
+            captured_output_bytes: 16 << 10,
+        }
+    }
+}
+
+/// Configuration of a [`PluginHost`](crate::PluginHost).
+#[derive(Debug, Clone)]
+pub struct HostConfig {
+    /// Default limits for every call; a plugin may be given its own.
+    pub limits: Limits,
+    /// Largest component accepted. A Python plugin embeds CPython and is ~20 MiB;
+    /// 64 MiB leaves room for large user code and refuses obvious junk before parsing it.
+    pub max_component_bytes: usize,
+    /// Where precompiled artifacts are kept, keyed by content hash and engine version.
+    /// `None` compiles in memory every time (tests, one-off CLI calls).
+    pub cache_dir: Option<PathBuf>,
+    /// Reuse pre-reserved instance slots and copy-on-write memory images instead of
+    /// mapping fresh memory per call. Off only to measure what it saves.
+    pub pooling: bool,
+    /// Instances that may exist at once; callers beyond this wait for a slot. Each slot
+    /// reserves address space only, so this can be generous; it bounds memory actually
+    /// committed to `max_instances * limits.memory_bytes` in the worst case.
+    pub max_instances: u32,
+    /// How often the epoch ticker advances. Deadlines are checked at this granularity, and a
+    /// running plugin yields its tokio worker this often, so a busy plugin delays other tasks
+    /// on the same worker by at most one tick.
+    pub epoch_tick: Duration,
+}
+
+impl Default for HostConfig {
+    fn default() -> Self {
+        HostConfig {
+            limits: Limits::default(),
+            max_component_bytes: 64 << 20,
+            cache_dir: None,
+            pooling: true,
+            max_instances: 256,
+            epoch_tick: Duration::from_millis(5),
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! The plugin host: one engine, one linker, the instance-slot semaphore and the epoch ticker.
+
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+use wasmtime::Engine;
+use wasmtime::component::{HasSelf, Linker};
+
+use crate::config::HostConfig;
+use crate::contract::v0_1_0;
+use crate::engine::{self, EpochTicker};
+use crate::error::{HostError, LoadError};
+use crate::load;
+use crate::plugin::{Compiled, Plugin};
+use crate::state::CallState;
+
+/// Loads and runs plugins. Cheap to clone; clones share the engine and the instance slots.
+#[derive(Clone)]
+pub struct PluginHost {
+    pub(crate) shared: Arc<Shared>,
+}
+
+pub(crate) struct Shared {
+    pub(crate) engine: Engine,
+    pub(crate) linker: Linker<CallState>,
+    pub(crate) config: HostConfig,
+    /// One permit per instance slot of the pooling allocator: callers wait for a slot rather
+    /// than failing when every slot is busy.
+    pub(crate) instance_slots: Arc<Semaphore>,
+    _ticker: EpochTicker,
+}
+
+impl std::fmt::Debug for PluginHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PluginHost")
+            .field("config", &self.shared.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PluginHost {
+    pub fn new(config: HostConfig) -> Result<PluginHost, HostError> {
+        let engine = engine::build(&config)?;
+        let mut linker = Linker::<CallState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .map_err(|error| HostError::Link(format!("{error:#}")))?;
+        v0_1_0::assent::flow::log::add_to_linker::<CallState, HasSelf<CallState>>(
+            &mut linker,
+            |state| state,
+        )
+        .map_err(|error| HostError::Link(format!("{error:#}")))?;
+        if let Some(dir) = &config.cache_dir {
+            std::fs::create_dir_all(dir).map_err(|error| HostError::CacheDir {
+                path: dir.display().to_string(),
+                reason: error.to_string(),
+            })?;
+        }
+        let ticker = EpochTicker::start(&engine, config.epoch_tick)?;
+        let instance_slots = Arc::new(Semaphore::new(config.max_instances as usize));
+        Ok(PluginHost {
+            shared: Arc::new(Shared {
+                engine,
+                linker,
+                config,
+                instance_slots,
+                _ticker: ticker,
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &HostConfig {
+        &self.shared.config
+    }
+
+    /// Checks, compiles (or reuses the cached artifact) and describes a plugin.
+    ///
+    /// Compilation runs on the blocking pool: a Python plugin takes seconds to compile.
+    pub async fn load(&self, bytes: impl Into<Arc<[u8]>>) -> Result<Plugin, LoadError> {
+        let bytes: Arc<[u8]> = bytes.into();
+        load::check_bytes(&bytes, self.shared.config.max_component_bytes)?;
+        let hash = load::content_hash(&bytes);
+
+        let shared = Arc::clone(&self.shared);
+        let compile_hash = hash.clone();
+        let compile_bytes = Arc::clone(&bytes);
+        let component = tokio::task::spawn_blocking(move || {
+            load::compile(
+                &shared.engine,
+                &compile_bytes,
+                &compile_hash,
+                shared.config.cache_dir.as_deref(),
+            )
+        })
+        .await
+        .map_err(|_| LoadError::Interrupted)??;
+
+        let version = load::check_contract(&self.shared.engine, &component)?;
+        let instance_pre = self
+            .shared
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|error| LoadError::ContractMismatch {
+                version: version.to_owned(),
+                reason: format!("{error:#}"),
+            })?;
+        let pre = v0_1_0::PluginPre::new(instance_pre).map_err(|error| {
+            LoadError::ContractMismatch {
+                version: version.to_owned(),
+                reason: format!("{error:#}"),
+            }
+        })?;
+
+        let compiled = Compiled {
+            host: self.clone(),
+            component,
+            pre,
+            hash,
+            size: bytes.len(),
+            version,
+        };
+        Plugin::describe(compiled).await
+    }
+}

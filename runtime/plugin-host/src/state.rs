@@ -1,0 +1,172 @@
+//! What each plugin instance's store holds: its WASI context (sealed), memory limiter and log.
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use wasmtime::ResourceLimiter;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::config::Limits;
+use crate::contract::v0_1_0::assent::flow::log as wit_log;
+use crate::output::CapturedOutput;
+
+/// One line a plugin wrote through the `log` import.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogRecord {
+    pub level: LogLevel,
+    pub message: String,
+    pub fields: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+/// Refuses memory growth past the plugin's limit and remembers that it did, so the host can
+/// report "out of memory" rather than a generic trap.
+#[derive(Debug)]
+pub(crate) struct MemoryLimiter {
+    pub(crate) limit: usize,
+    pub(crate) hit: bool,
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.limit {
+            self.hit = true;
+            return Err(wasmtime::Error::new(OutOfMemory { limit: self.limit }));
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        _desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(true)
+    }
+}
+
+/// The error a refused memory growth raises; found again by downcasting.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OutOfMemory {
+    pub(crate) limit: usize,
+}
+
+impl std::fmt::Display for OutOfMemory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "memory limit of {} bytes reached", self.limit)
+    }
+}
+
+impl std::error::Error for OutOfMemory {}
+
+/// The error the epoch callback raises when a call runs past its deadline.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DeadlineExceeded {
+    pub(crate) deadline: Duration,
+}
+
+impl std::fmt::Display for DeadlineExceeded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "deadline of {} ms exceeded", self.deadline.as_millis())
+    }
+}
+
+impl std::error::Error for DeadlineExceeded {}
+
+/// The data of one plugin store.
+pub(crate) struct CallState {
+    /// Built on the first WASI call only: most handler calls never touch WASI, and building
+    /// a context (RNG seeding, clocks) is a measurable share of a call.
+    wasi: Option<WasiCtx>,
+    table: ResourceTable,
+    pub(crate) stdout: CapturedOutput,
+    pub(crate) stderr: CapturedOutput,
+    pub(crate) limiter: MemoryLimiter,
+    pub(crate) logs: Vec<LogRecord>,
+    /// When the current call must be done by.
+    pub(crate) deadline_at: Instant,
+    pub(crate) deadline: Duration,
+}
+
+impl CallState {
+    pub(crate) fn new(limits: &Limits) -> CallState {
+        CallState {
+            wasi: None,
+            table: ResourceTable::new(),
+            stdout: CapturedOutput::new(limits.captured_output_bytes),
+            stderr: CapturedOutput::new(limits.captured_output_bytes),
+            limiter: MemoryLimiter {
+                limit: limits.memory_bytes,
+                hit: false,
+            },
+            logs: Vec::new(),
+            deadline_at: Instant::now() + limits.deadline,
+            deadline: limits.deadline,
+        }
+    }
+
+}
+
+/// A sealed WASI context: no files, no sockets, no environment, no arguments, no stdin;
+/// stdout and stderr go to bounded buffers.
+fn sealed_wasi(stdout: &CapturedOutput, stderr: &CapturedOutput) -> WasiCtx {
+    let mut builder = WasiCtx::builder();
+    builder
+        .stdout(stdout.clone())
+        .stderr(stderr.clone())
+        .allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false);
+    builder.build()
+}
+
+impl WasiView for CallState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        let CallState {
+            wasi,
+            table,
+            stdout,
+            stderr,
+            ..
+        } = self;
+        let ctx = wasi.get_or_insert_with(|| sealed_wasi(stdout, stderr));
+        WasiCtxView { ctx, table }
+    }
+}
+
+impl wit_log::Host for CallState {
+    fn log(&mut self, level: wit_log::Level, message: String, fields: Vec<(String, String)>) {
+        let level = match level {
+            wit_log::Level::Trace => LogLevel::Trace,
+            wit_log::Level::Debug => LogLevel::Debug,
+            wit_log::Level::Info => LogLevel::Info,
+            wit_log::Level::Warn => LogLevel::Warn,
+            wit_log::Level::Error => LogLevel::Error,
+        };
+        // A plugin may log in a loop; keep a bounded number of records.
+        const MAX_RECORDS: usize = 1_000;
+        if self.logs.len() < MAX_RECORDS {
+            self.logs.push(LogRecord {
+                level,
+                message,
+                fields,
+            });
+        }
+    }
+}

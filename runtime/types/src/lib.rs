@@ -1,0 +1,19 @@
+//! The data a flow plugin sees and returns.
+//!
+//! These are the host's own types, independent of any WIT version: the plugin host converts
+//! them to and from each frozen version of the `assent:flow` contract, the engine stores them,
+//! and the API and CLI read and write them as JSON.
+
+mod event;
+mod handler;
+mod outcome;
+
+pub use event::{
+    Channel, ChannelType, Event, FieldType, FieldValue, Flow, Identity, Payload, PromptField,
+    Role, Run, Step, Target, User,
+};
+pub use handler::{Handler, HandlerKind, UnknownHandler};
+pub use outcome::{
+    Approvers, Destination, HookOutcome, Notification, Permission, PermissionLevel, PluginError,
+    RequestPermission,
+};

@@ -1,0 +1,414 @@
+//! Every handler kind, called on real Rust components built from source.
+
+use std::collections::BTreeMap;
+
+use assent_plugin_host::{CallFailure, HostConfig, LogLevel, Plugin, PluginHost};
+use assent_tests::plugin_bytes;
+use assent_types::*;
+use serde_json::json;
+
+fn user(id: &str, username: &str, role: Role) -> User {
+    User {
+        id: id.into(),
+        email: format!("{username}@example.com"),
+        username: username.into(),
+        first_name: Some("Ada".into()),
+        last_name: None,
+        role,
+        identities: vec![Identity {
+            service: "slack".into(),
+            external_id: format!("U-{id}"),
+        }],
+    }
+}
+
+fn event(step: Step, vars: &[(&str, &str)]) -> Event {
+    let requester = user("u1", "ada", Role::Member);
+    let mut fields = BTreeMap::new();
+    fields.insert("reason".into(), FieldValue::String("on call".into()));
+    fields.insert("duration".into(), FieldValue::Duration(3600));
+    fields.insert("allow_self".into(), FieldValue::Bool(true));
+    fields.insert("count".into(), FieldValue::Int(-7));
+    fields.insert("tags".into(), FieldValue::StrList(vec!["a".into(), "b".into()]));
+    fields.insert("ports".into(), FieldValue::IntList(vec![22, 443]));
+    fields.insert(
+        "buddy".into(),
+        FieldValue::SlackUser(user("u2", "grace", Role::Admin)),
+    );
+    fields.insert(
+        "team".into(),
+        FieldValue::SlackUserList(vec![user("u3", "alan", Role::Guest)]),
+    );
+    fields.insert(
+        "target".into(),
+        FieldValue::Target(Target {
+            id: "t1".into(),
+            name: "prod-db".into(),
+            label: "Production DB".into(),
+            settings: BTreeMap::from([("group".into(), "db-admins".into())]),
+        }),
+    );
+    Event {
+        name: step,
+        user: requester.clone(),
+        payload: Payload {
+            fields,
+            timestamp: "2026-11-22T10:00:00Z".into(),
+        },
+        flow: Flow {
+            name: "approval".into(),
+            label: "Approval".into(),
+            vars: vars
+                .iter()
+                .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+                .collect(),
+            fields: vec![PromptField {
+                name: "duration".into(),
+                label: Some("How long?".into()),
+                field_type: FieldType::Duration,
+                required: true,
+                allowed_values: vec!["30m".into(), "1h".into()],
+                visible: true,
+            }],
+        },
+        run: Run {
+            id: "run-1".into(),
+            actors: BTreeMap::from([(Step::Request, requester)]),
+            contexts: BTreeMap::from([(Step::Request, json!({"ts": "1.2"}))]),
+            source_channel: Channel {
+                identifier: Some("C123".into()),
+                channel_type: ChannelType::Slack,
+            },
+        },
+        outputs: serde_json::from_value(json!({"escalate": {"ok": true}})).unwrap(),
+    }
+}
+
+async fn load(host: &PluginHost, package: &str) -> Plugin {
+    host.load(plugin_bytes(package))
+        .await
+        .unwrap_or_else(|error| panic!("{package} did not load: {error}"))
+}
+
+fn host() -> PluginHost {
+    PluginHost::new(HostConfig::default()).unwrap()
+}
+
+#[tokio::test]
+async fn describe_reports_exactly_the_handlers_written() {
+    let host = host();
+    let echo = load(&host, "echo-plugin").await;
+    assert_eq!(echo.handlers().len(), 24, "echo writes every handler");
+    assert!(echo.sdk().starts_with("assent-sdk-rust "), "{}", echo.sdk());
+    assert_eq!(echo.contract_version(), "0.1.0");
+    assert_eq!(echo.hash(), assent_plugin_host::content_hash(&plugin_bytes("echo-plugin")));
+
+    let approval = load(&host, "approval-only").await;
+    let handlers: Vec<String> = approval.handlers().iter().map(ToString::to_string).collect();
+    assert_eq!(handlers, ["get_approvers", "on_approve", "on_deny"]);
+
+    let strategy = load(&host, "custom-strategy").await;
+    let handlers: Vec<String> = strategy.handlers().iter().map(ToString::to_string).collect();
+    assert_eq!(handlers, ["fetch_remote_identity", "escalate", "deescalate"]);
+}
+
+#[tokio::test]
+async fn reducers_return_what_the_plugin_computed() {
+    let host = host();
+    let echo = load(&host, "echo-plugin").await;
+    let mut session = echo.session().await.unwrap();
+    let event = event(Step::Request, &[("approve_deny", "u7,u8"), ("channels", "#a,#b")]);
+
+    let permission = session.get_permissions(&event).await.unwrap();
+    assert_eq!(
+        permission,
+        RequestPermission {
+            webapp_view: Permission::Level(PermissionLevel::Admin),
+            approve_deny: Permission::Users(vec!["u7".into(), "u8".into()]),
+            allow_self_approval: true,
+        }
+    );
+
+    let notifications = session.get_request_notifications(&event).await.unwrap();
+    assert_eq!(
+        notifications,
+        vec![
+            Notification {
+                destinations: vec![Destination::SlackChannel("#a".into())],
+                timeout: None
+            },
+            Notification {
+                destinations: vec![Destination::SlackChannel("#b".into())],
+                timeout: None
+            },
+            Notification {
+                destinations: vec![
+                    Destination::SlackUser("ada@example.com".into()),
+                    Destination::SlackGroup(vec!["U1".into(), "U2".into()]),
+                    Destination::UserEmail("ada@example.com".into()),
+                    Destination::UserId("u1".into()),
+                ],
+                timeout: None
+            },
+        ]
+    );
+
+    let approvers = session.get_approvers(&event).await.unwrap();
+    assert_eq!(
+        approvers,
+        Approvers {
+            destinations: vec![
+                Destination::SlackChannel("#a".into()),
+                Destination::SlackChannel("#b".into())
+            ],
+            fallback: true,
+            allow_self: true,
+        }
+    );
+    assert_eq!(session.get_timeout(&event).await.unwrap(), Some(3600));
+}
+
+#[tokio::test]
+async fn the_whole_event_crosses_the_boundary() {
+    let host = host();
+    let echo = load(&host, "echo-plugin").await;
+    let mut session = echo.session().await.unwrap();
+    let summary = session
+        .get_identity(&event(Step::Approve, &[("approve_deny", "ADMIN")]))
+        .await
+        .unwrap()
+        .unwrap();
+    let expected = [
+        "event=Approve",
+        "user=u1/ada@example.com/ada/Member/slack=U-u1",
+        "name=Ada -",
+        "flow=approval/Approval",
+        "vars=[approve_deny=ADMIN]",
+        "prompt=[duration:Duration:true:30m|1h]",
+        "allow_self=bool:true",
+        "buddy=user:grace@example.com",
+        "count=int:-7",
+        "duration=duration:3600",
+        "ports=ints:22|443",
+        "reason=str:on call",
+        "tags=strs:a|b",
+        "target=target:t1/prod-db/Production DB/group=db-admins",
+        "team=users:alan@example.com",
+        "run=run-1",
+        "actors=[Request=ada]",
+        r#"contexts=[Request={"ts":"1.2"}]"#,
+        r#"source=Slack/Some("C123")"#,
+        r#"outputs={"escalate":{"ok":true}}"#,
+        "at=2026-11-22T10:00:00Z",
+    ];
+    for part in expected {
+        assert!(summary.contains(part), "`{part}` missing from {summary}");
+    }
+}
+
+#[tokio::test]
+async fn on_hooks_return_every_outcome() {
+    let host = host();
+    let echo = load(&host, "echo-plugin").await;
+    let cases = [
+        (Step::Request, "approve:Auto-approved!", HookOutcome::Approve(Some("Auto-approved!".into()))),
+        (Step::Approve, "ignore:not you", HookOutcome::Ignore(Some("not you".into()))),
+        (Step::Deny, "deny:nope", HookOutcome::Deny(Some("nope".into()))),
+        (Step::Prompt, "request", HookOutcome::Request(None)),
+        (Step::Escalate, "escalate", HookOutcome::Escalate(None)),
+        (Step::Deescalate, "deescalate:early", HookOutcome::Deescalate(Some("early".into()))),
+        (Step::RequestForward, "proceed", HookOutcome::Proceed),
+        (Step::RequestExpire, "", HookOutcome::Proceed),
+    ];
+    let mut session = echo.session().await.unwrap();
+    for (step, rule, expected) in cases {
+        let var = format!("on_{step}");
+        let outcome = session.on(step, &event(step, &[(&var, rule)])).await.unwrap();
+        assert_eq!(outcome, expected, "on_{step} with `{rule}`");
+    }
+}
+
+#[tokio::test]
+async fn after_hooks_run_and_log() {
+    let host = host();
+    let echo = load(&host, "echo-plugin").await;
+    let mut session = echo.session().await.unwrap();
+    for step in Step::ALL {
+        session.after(step, &event(step, &[])).await.unwrap();
+    }
+    let logs = session.logs();
+    assert_eq!(logs.len(), 8);
+    assert_eq!(logs[1].level, LogLevel::Info);
+    assert_eq!(logs[1].message, "after_request ran");
+    assert_eq!(
+        logs[1].fields,
+        vec![("run".into(), "run-1".into()), ("user".into(), "ada".into())]
+    );
+}
+
+#[tokio::test]
+async fn a_plugin_error_names_plugin_handler_and_cause() {
+    let host = host();
+    let echo = load(&host, "echo-plugin").await.named("approval");
+    let mut session = echo.session().await.unwrap();
+    let error = session
+        .get_permissions(&event(Step::Request, &[("fail", "get_permissions")]))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "plugin `approval` failed in `get_permissions`: the plugin returned an error: ValueError: get_permissions was told to fail"
+    );
+    // A plugin's own error leaves the instance usable.
+    assert!(session.get_permissions(&event(Step::Request, &[])).await.is_ok());
+}
+
+#[tokio::test]
+async fn strategy_handlers_grant_and_revoke() {
+    let host = host();
+    let strategy = load(&host, "custom-strategy").await;
+    let mut session = strategy.session().await.unwrap();
+    let event = event(Step::Escalate, &[]);
+    let target = event.target().unwrap().clone();
+
+    assert_eq!(
+        session.fetch_remote_identity(&event.user).await.unwrap(),
+        Some("ada@example.com".into())
+    );
+    assert_eq!(
+        session.escalate(&target, &event).await.unwrap(),
+        Some(json!({"action": "granted", "group": "db-admins", "identity": "ada@example.com"}))
+    );
+    assert_eq!(
+        session.deescalate(&target, &event).await.unwrap(),
+        Some(json!({"action": "revoked", "group": "db-admins", "identity": "ada@example.com"}))
+    );
+    assert_eq!(session.logs()[0].message, "adding ada@example.com to db-admins");
+
+    let no_group = Target {
+        settings: BTreeMap::new(),
+        ..target
+    };
+    let error = session.escalate(&no_group, &event).await.unwrap_err();
+    assert_eq!(
+        error.cause,
+        CallFailure::Plugin(PluginError {
+            kind: "missing-setting".into(),
+            message: "target `prod-db` has no `group` setting".into()
+        })
+    );
+}
+
+#[tokio::test]
+async fn strategy_output_must_be_json() {
+    let host = host();
+    let echo = load(&host, "echo-plugin").await;
+    let mut session = echo.session().await.unwrap();
+    let event = event(Step::Deescalate, &[("bad_output", "yes")]);
+    let error = session
+        .deescalate(event.target().unwrap(), &event)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error.cause, CallFailure::BadReturn(reason) if reason.contains("not valid JSON")),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn the_host_never_calls_a_default_handler() {
+    let host = host();
+    let approval = load(&host, "approval-only").await;
+    let mut session = approval.session().await.unwrap();
+    let error = session
+        .get_permissions(&event(Step::Request, &[]))
+        .await
+        .unwrap_err();
+    assert_eq!(error.cause, CallFailure::NotImplemented(Handler::GetPermissions));
+}
+
+#[tokio::test]
+async fn the_first_flow_routes_and_guards_approval() {
+    let host = host();
+    let approval = load(&host, "approval-only").await;
+    let vars = [("request_channel", "#sym-requests"), ("approvers", "grace, alan")];
+    let mut session = approval.session().await.unwrap();
+
+    let approvers = session.get_approvers(&event(Step::Request, &vars)).await.unwrap();
+    assert_eq!(approvers.destinations, [Destination::SlackChannel("#sym-requests".into())]);
+    assert!(approvers.allow_self);
+
+    // ada is the requester but not on the safelist: she may deny her own request...
+    let mut by_ada = event(Step::Deny, &vars);
+    assert_eq!(session.on(Step::Deny, &by_ada).await.unwrap(), HookOutcome::Proceed);
+    // ...but not approve it.
+    by_ada.name = Step::Approve;
+    assert_eq!(
+        session.on(Step::Approve, &by_ada).await.unwrap(),
+        HookOutcome::Ignore(Some("You are not authorized to approve this request.".into()))
+    );
+    // grace is on the safelist.
+    let mut by_grace = event(Step::Approve, &vars);
+    by_grace.user = user("u2", "grace", Role::Member);
+    assert_eq!(session.on(Step::Approve, &by_grace).await.unwrap(), HookOutcome::Proceed);
+    // bob is neither requester nor approver.
+    let mut by_bob = event(Step::Deny, &vars);
+    by_bob.user = user("u9", "bob", Role::Member);
+    assert_eq!(
+        session.on(Step::Deny, &by_bob).await.unwrap(),
+        HookOutcome::Ignore(Some("You are not authorized to deny this request.".into()))
+    );
+
+    let missing_var = session.get_approvers(&event(Step::Request, &[])).await.unwrap_err();
+    assert_eq!(
+        missing_var.to_string(),
+        format!(
+            "plugin `{}` failed in `get_approvers`: the plugin returned an error: missing-var: the flow has no `request_channel` var",
+            approval.name()
+        )
+    );
+}
+
+#[tokio::test]
+async fn generic_call_returns_json() {
+    let host = host();
+    let echo = load(&host, "echo-plugin").await;
+    let mut session = echo.session().await.unwrap();
+    let event = event(Step::Request, &[("on_request", "approve:ok")]);
+    assert_eq!(
+        session.call(Handler::On(Step::Request), &event).await.unwrap(),
+        json!({"outcome": "approve", "reason": "ok"})
+    );
+    assert_eq!(
+        session.call(Handler::GetPermissions, &event).await.unwrap(),
+        json!({"webapp_view": "ADMIN", "approve_deny": "MEMBER", "allow_self_approval": true})
+    );
+    assert_eq!(
+        session.call(Handler::Escalate, &event).await.unwrap(),
+        json!({"granted": "prod-db", "to": "ada"})
+    );
+}
+
+#[tokio::test]
+async fn precompiled_artifacts_are_reused_from_the_cache() {
+    let cache = std::env::temp_dir().join(format!("assent-cache-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&cache);
+    let config = HostConfig {
+        cache_dir: Some(cache.clone()),
+        ..HostConfig::default()
+    };
+    let bytes = plugin_bytes("approval-only");
+    let first = PluginHost::new(config.clone()).unwrap().load(bytes.clone()).await.unwrap();
+    let artifacts: Vec<_> = std::fs::read_dir(&cache).unwrap().flatten().collect();
+    assert_eq!(artifacts.len(), 1);
+    let name = artifacts[0].file_name().into_string().unwrap();
+    assert!(name.starts_with(first.hash()) && name.ends_with(".cwasm"), "{name}");
+
+    // A second host (a restart) loads from the artifact and behaves the same.
+    let again = PluginHost::new(config).unwrap().load(bytes).await.unwrap();
+    assert_eq!(again.handlers(), first.handlers());
+    let mut session = again.session().await.unwrap();
+    let vars = [("request_channel", "#x")];
+    assert!(session.get_approvers(&event(Step::Request, &vars)).await.is_ok());
+    std::fs::remove_dir_all(&cache).unwrap();
+}

@@ -1,0 +1,286 @@
+//! Implements every handler and answers from the event, so tests can check that each value
+//! crosses the host/plugin boundary intact.
+//!
+//! Flow vars steer it:
+//! - `approve_deny`: `ADMIN`, `MEMBER`, `ALL_USERS`, or a comma-separated user list;
+//! - `channels`: comma-separated Slack channels to notify, in order;
+//! - `on_<step>`: `approve:<reason>`, `deny:<reason>`, `ignore:<message>`, `request`,
+//!   `escalate`, `deescalate`; anything else (or nothing) proceeds;
+//! - `fail`: the handler whose name it holds returns a plugin error.
+
+use assent_sdk::prelude::*;
+use assent_sdk::Approvers;
+use assent_sdk::log::LogLevel;
+
+struct Echo;
+
+#[assent_sdk::plugin]
+impl Plugin for Echo {
+    fn get_permissions(event: &Event) -> Result<RequestPermission> {
+        fail_if_asked("get_permissions", event)?;
+        let approve_deny = match event.var("approve_deny").unwrap_or("MEMBER") {
+            "ADMIN" => Permission::Level(PermissionLevel::Admin),
+            "MEMBER" => Permission::Level(PermissionLevel::Member),
+            "ALL_USERS" => Permission::Level(PermissionLevel::AllUsers),
+            users => Permission::Users(users.split(',').map(str::to_owned).collect()),
+        };
+        let allow_self = event
+            .field("allow_self")
+            .and_then(FieldValue::as_bool)
+            .unwrap_or(false);
+        Ok(
+            RequestPermission::new(PermissionLevel::Admin, approve_deny)
+                .allow_self_approval(allow_self),
+        )
+    }
+
+    fn get_request_notifications(event: &Event) -> Result<Vec<Notification>> {
+        fail_if_asked("get_request_notifications", event)?;
+        let timeout = event.field("timeout").and_then(FieldValue::as_duration);
+        let mut notifications: Vec<Notification> = channels(event)
+            .map(|channel| {
+                let notification = Notification::new([slack::channel(channel)]);
+                match timeout {
+                    Some(seconds) => notification.timeout(seconds),
+                    None => notification,
+                }
+            })
+            .collect();
+        notifications.push(Notification::new([
+            slack::user(event.user.email.clone()),
+            slack::group(["U1", "U2"]),
+            Destination::UserEmail(event.user.email.clone()),
+            Destination::UserId(event.user.id.clone()),
+        ]));
+        Ok(notifications)
+    }
+
+    fn get_approvers(event: &Event) -> Result<Approvers> {
+        fail_if_asked("get_approvers", event)?;
+        Ok(slack::fallback(channels(event).map(slack::channel)).allow_self(true))
+    }
+
+    /// Echoes the whole event as one line of text.
+    fn get_identity(event: &Event) -> Result<Option<String>> {
+        fail_if_asked("get_identity", event)?;
+        Ok(Some(summary(event)))
+    }
+
+    fn get_timeout(event: &Event) -> Result<Option<u64>> {
+        fail_if_asked("get_timeout", event)?;
+        Ok(event.field("duration").and_then(FieldValue::as_duration))
+    }
+
+    fn on_prompt(event: &Event) -> Result<Outcome> {
+        decide("on_prompt", event)
+    }
+    fn on_request(event: &Event) -> Result<Outcome> {
+        decide("on_request", event)
+    }
+    fn on_approve(event: &Event) -> Result<Outcome> {
+        decide("on_approve", event)
+    }
+    fn on_deny(event: &Event) -> Result<Outcome> {
+        decide("on_deny", event)
+    }
+    fn on_escalate(event: &Event) -> Result<Outcome> {
+        decide("on_escalate", event)
+    }
+    fn on_deescalate(event: &Event) -> Result<Outcome> {
+        decide("on_deescalate", event)
+    }
+    fn on_request_forward(event: &Event) -> Result<Outcome> {
+        decide("on_request_forward", event)
+    }
+    fn on_request_expire(event: &Event) -> Result<Outcome> {
+        decide("on_request_expire", event)
+    }
+
+    fn after_prompt(event: &Event) -> Result<()> {
+        record("after_prompt", event)
+    }
+    fn after_request(event: &Event) -> Result<()> {
+        record("after_request", event)
+    }
+    fn after_approve(event: &Event) -> Result<()> {
+        record("after_approve", event)
+    }
+    fn after_deny(event: &Event) -> Result<()> {
+        record("after_deny", event)
+    }
+    fn after_escalate(event: &Event) -> Result<()> {
+        record("after_escalate", event)
+    }
+    fn after_deescalate(event: &Event) -> Result<()> {
+        record("after_deescalate", event)
+    }
+    fn after_request_forward(event: &Event) -> Result<()> {
+        record("after_request_forward", event)
+    }
+    fn after_request_expire(event: &Event) -> Result<()> {
+        record("after_request_expire", event)
+    }
+
+    fn fetch_remote_identity(user: &User) -> Result<Option<String>> {
+        Ok(Some(format!("remote:{}", user.username)))
+    }
+
+    fn escalate(target: &Target, event: &Event) -> Result<Option<String>> {
+        fail_if_asked("escalate", event)?;
+        Ok(Some(format!(
+            r#"{{"granted":"{}","to":"{}"}}"#,
+            target.name, event.user.username
+        )))
+    }
+
+    fn deescalate(target: &Target, event: &Event) -> Result<Option<String>> {
+        fail_if_asked("deescalate", event)?;
+        if event.var("bad_output").is_some() {
+            return Ok(Some("this is not JSON".into()));
+        }
+        Ok(Some(format!(r#"{{"revoked":"{}"}}"#, target.name)))
+    }
+}
+
+fn channels(event: &Event) -> impl Iterator<Item = &str> {
+    event
+        .var("channels")
+        .unwrap_or("")
+        .split(',')
+        .filter(|channel| !channel.is_empty())
+}
+
+fn fail_if_asked(handler: &str, event: &Event) -> Result<()> {
+    if event.var("fail") == Some(handler) {
+        return Err(PluginError::new(
+            "ValueError",
+            format!("{handler} was told to fail"),
+        ));
+    }
+    Ok(())
+}
+
+fn decide(hook: &str, event: &Event) -> Result<Outcome> {
+    fail_if_asked(hook, event)?;
+    let Some(rule) = event.var(hook) else {
+        return Ok(Outcome::Proceed);
+    };
+    let (action, text) = rule.split_once(':').unwrap_or((rule, ""));
+    let text = (!text.is_empty()).then(|| text.to_owned());
+    Ok(match action {
+        "approve" => Outcome::Approve(text),
+        "deny" => Outcome::Deny(text),
+        "ignore" => Outcome::Ignore(text),
+        "request" => Outcome::Request(text),
+        "escalate" => Outcome::Escalate(text),
+        "deescalate" => Outcome::Deescalate(text),
+        _ => Outcome::Proceed,
+    })
+}
+
+fn record(hook: &str, event: &Event) -> Result<()> {
+    fail_if_asked(hook, event)?;
+    assent_sdk::log::with_fields(
+        LogLevel::Info,
+        &format!("{hook} ran"),
+        &[("run", &event.run.id), ("user", &event.user.username)],
+    );
+    Ok(())
+}
+
+fn summary(event: &Event) -> String {
+    let user = &event.user;
+    let identities: Vec<String> = user
+        .identities
+        .iter()
+        .map(|identity| format!("{}={}", identity.service, identity.external_id))
+        .collect();
+    let fields: Vec<String> = event
+        .payload
+        .fields
+        .iter()
+        .map(|(name, value)| format!("{name}={}", field_text(value)))
+        .collect();
+    let vars: Vec<String> = event
+        .flow
+        .vars
+        .iter()
+        .map(|(key, value)| format!("{key}={value}"))
+        .collect();
+    let prompt: Vec<String> = event
+        .flow
+        .fields
+        .iter()
+        .map(|field| {
+            format!(
+                "{}:{:?}:{}:{}",
+                field.name,
+                field.field_type,
+                field.required,
+                field.allowed_values.join("|")
+            )
+        })
+        .collect();
+    let actors: Vec<String> = event
+        .run
+        .actors
+        .iter()
+        .map(|(step, actor)| format!("{step:?}={}", actor.username))
+        .collect();
+    let contexts: Vec<String> = event
+        .run
+        .contexts
+        .iter()
+        .map(|(step, context)| format!("{step:?}={context}"))
+        .collect();
+    format!(
+        "event={:?} user={}/{}/{}/{:?}/{} name={} {} flow={}/{} vars=[{}] prompt=[{}] fields=[{}] run={} actors=[{}] contexts=[{}] source={:?}/{:?} outputs={} at={}",
+        event.name,
+        user.id,
+        user.email,
+        user.username,
+        user.role,
+        identities.join(","),
+        user.first_name.as_deref().unwrap_or("-"),
+        user.last_name.as_deref().unwrap_or("-"),
+        event.flow.name,
+        event.flow.label,
+        vars.join(","),
+        prompt.join(","),
+        fields.join(","),
+        event.run.id,
+        actors.join(","),
+        contexts.join(","),
+        event.run.source_channel.channel_type,
+        event.run.source_channel.identifier,
+        event.outputs,
+        event.payload.timestamp,
+    )
+}
+
+fn field_text(value: &FieldValue) -> String {
+    match value {
+        FieldValue::String(text) => format!("str:{text}"),
+        FieldValue::StrList(items) => format!("strs:{}", items.join("|")),
+        FieldValue::Int(number) => format!("int:{number}"),
+        FieldValue::IntList(numbers) => format!(
+            "ints:{}",
+            numbers.iter().map(i64::to_string).collect::<Vec<_>>().join("|")
+        ),
+        FieldValue::Bool(flag) => format!("bool:{flag}"),
+        FieldValue::Duration(seconds) => format!("duration:{seconds}"),
+        FieldValue::SlackUser(user) => format!("user:{}", user.email),
+        FieldValue::SlackUserList(users) => format!(
+            "users:{}",
+            users.iter().map(|user| user.email.as_str()).collect::<Vec<_>>().join("|")
+        ),
+        FieldValue::Target(target) => {
+            let settings: Vec<String> = target
+                .settings
+                .iter()
+                .map(|(key, value)| format!("{key}={value}"))
+                .collect();
+            format!("target:{}/{}/{}/{}", target.id, target.name, target.label, settings.join("&"))
+        }
+    }
+}
