@@ -179,12 +179,12 @@ async fn the_whole_event_crosses_the_boundary() {
         .unwrap()
         .unwrap();
     let expected = [
-        "event=Approve",
-        "user=u1/ada@example.com/ada/Member/slack=U-u1",
+        "event=Step::Approve",
+        "user=u1/ada@example.com/ada/Role::Member/slack=U-u1",
         "name=Ada -",
         "flow=approval/Approval",
         "vars=[approve_deny=ADMIN]",
-        "prompt=[duration:Duration:true:30m|1h]",
+        "prompt=[duration:FieldType::Duration:true:30m|1h]",
         "allow_self=bool:true",
         "buddy=user:grace@example.com",
         "count=int:-7",
@@ -195,9 +195,9 @@ async fn the_whole_event_crosses_the_boundary() {
         "target=target:t1/prod-db/Production DB/group=db-admins",
         "team=users:alan@example.com",
         "run=run-1",
-        "actors=[Request=ada]",
-        r#"contexts=[Request={"ts":"1.2"}]"#,
-        r#"source=Slack/Some("C123")"#,
+        "actors=[Step::Request=ada]",
+        r#"contexts=[Step::Request={"ts":"1.2"}]"#,
+        r#"source=ChannelType::Slack/Some("C123")"#,
         r#"outputs={"escalate":{"ok":true}}"#,
         "at=2026-11-22T10:00:00Z",
     ];
