@@ -1,6 +1,8 @@
 //! Hostile and malformed plugins are refused or stopped with the right error, and the host
 //! keeps serving the next call.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::time::Duration;
 
 use assent_plugin_host::{CallFailure, HostConfig, Limits, LoadError, Plugin, PluginHost};
@@ -12,8 +14,10 @@ fn host() -> PluginHost {
 }
 
 fn behaving(behavior: &str) -> Event {
-    let mut event = Event::default();
-    event.name = Step::Request;
+    let mut event = Event {
+        name: Step::Request,
+        ..Event::default()
+    };
     event.flow.vars.insert("behavior".into(), behavior.into());
     event
 }
@@ -31,7 +35,15 @@ async fn assert_host_serves_next_call(host: &PluginHost, plugin: &Plugin) {
         assent_types::Permission::Level(PermissionLevel::Member)
     );
     let other = host.load(plugin_bytes("echo-plugin")).await.unwrap();
-    assert!(other.session().await.unwrap().get_permissions(&Event::default()).await.is_ok());
+    assert!(
+        other
+            .session()
+            .await
+            .unwrap()
+            .get_permissions(&Event::default())
+            .await
+            .is_ok()
+    );
 }
 
 async fn failure(plugin: &Plugin, behavior: &str) -> CallFailure {
@@ -99,7 +111,10 @@ async fn a_panic_is_a_trap_with_the_panic_message() {
         panic!("expected a trap");
     };
     assert!(trap.contains("unreachable"), "{trap}");
-    assert!(trap.contains("the hostile plugin panicked on purpose"), "{trap}");
+    assert!(
+        trap.contains("the hostile plugin panicked on purpose"),
+        "{trap}"
+    );
     assert_host_serves_next_call(&host, &plugin).await;
 }
 
@@ -125,7 +140,10 @@ async fn a_trapped_session_refuses_further_calls() {
     let plugin = hostile(&host).await;
     let mut session = plugin.session().await.unwrap();
     assert!(session.get_permissions(&behaving("trap")).await.is_err());
-    let error = session.get_permissions(&behaving("none")).await.unwrap_err();
+    let error = session
+        .get_permissions(&behaving("none"))
+        .await
+        .unwrap_err();
     assert_eq!(error.cause, CallFailure::Poisoned);
 }
 
@@ -147,7 +165,8 @@ async fn files_are_out_of_reach() {
 async fn sockets_are_refused() {
     let host = host();
     let plugin = hostile(&host).await;
-    let CallFailure::Plugin(PluginError { kind, message }) = failure(&plugin, "socket").await else {
+    let CallFailure::Plugin(PluginError { kind, message }) = failure(&plugin, "socket").await
+    else {
         panic!("expected the plugin's own io error");
     };
     assert_eq!(kind, "io", "{message}");
@@ -174,7 +193,11 @@ async fn stdout_is_captured_and_bounded() {
     session.get_permissions(&behaving("flood")).await.unwrap();
     let (stdout, stderr) = session.output();
     assert!(stdout.starts_with("xxxx"));
-    assert!(stdout.ends_with("more bytes dropped]"), "{}", &stdout[stdout.len() - 60..]);
+    assert!(
+        stdout.ends_with("more bytes dropped]"),
+        "{}",
+        &stdout[stdout.len() - 60..]
+    );
     assert!(stdout.len() < 17 << 10);
     assert!(stderr.is_empty());
 }
@@ -182,7 +205,10 @@ async fn stdout_is_captured_and_bounded() {
 // Malformed uploads.
 
 async fn load_error(bytes: Vec<u8>) -> LoadError {
-    host().load(bytes).await.expect_err("the plugin must be refused")
+    host()
+        .load(bytes)
+        .await
+        .expect_err("the plugin must be refused")
 }
 
 #[tokio::test]
@@ -251,7 +277,10 @@ async fn a_component_missing_the_contract_exports_is_refused() {
     )
     .unwrap();
     let error = load_error(component).await;
-    assert!(matches!(error, LoadError::ContractMismatch { .. }), "{error}");
+    assert!(
+        matches!(error, LoadError::ContractMismatch { .. }),
+        "{error}"
+    );
     assert!(error.to_string().contains("assent:flow@0.1.0"), "{error}");
 }
 
@@ -279,5 +308,8 @@ async fn an_oversized_plugin_is_refused_before_parsing() {
     })
     .unwrap();
     let error = host.load(plugin_bytes("approval-only")).await.unwrap_err();
-    assert!(matches!(error, LoadError::TooLarge { limit: 1024, .. }), "{error}");
+    assert!(
+        matches!(error, LoadError::TooLarge { limit: 1024, .. }),
+        "{error}"
+    );
 }

@@ -1,5 +1,7 @@
 //! Every handler kind, called on real Rust components built from source.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::BTreeMap;
 
 use assent_plugin_host::{CallFailure, HostConfig, LogLevel, Plugin, PluginHost};
@@ -29,7 +31,10 @@ fn event(step: Step, vars: &[(&str, &str)]) -> Event {
     fields.insert("duration".into(), FieldValue::Duration(3600));
     fields.insert("allow_self".into(), FieldValue::Bool(true));
     fields.insert("count".into(), FieldValue::Int(-7));
-    fields.insert("tags".into(), FieldValue::StrList(vec!["a".into(), "b".into()]));
+    fields.insert(
+        "tags".into(),
+        FieldValue::StrList(vec!["a".into(), "b".into()]),
+    );
     fields.insert("ports".into(), FieldValue::IntList(vec![22, 443]));
     fields.insert(
         "buddy".into(),
@@ -101,15 +106,29 @@ async fn describe_reports_exactly_the_handlers_written() {
     assert_eq!(echo.handlers().len(), 24, "echo writes every handler");
     assert!(echo.sdk().starts_with("assent-sdk-rust "), "{}", echo.sdk());
     assert_eq!(echo.contract_version(), "0.1.0");
-    assert_eq!(echo.hash(), assent_plugin_host::content_hash(&plugin_bytes("echo-plugin")));
+    assert_eq!(
+        echo.hash(),
+        assent_plugin_host::content_hash(&plugin_bytes("echo-plugin"))
+    );
 
     let approval = load(&host, "approval-only").await;
-    let handlers: Vec<String> = approval.handlers().iter().map(ToString::to_string).collect();
+    let handlers: Vec<String> = approval
+        .handlers()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     assert_eq!(handlers, ["get_approvers", "on_approve", "on_deny"]);
 
     let strategy = load(&host, "custom-strategy").await;
-    let handlers: Vec<String> = strategy.handlers().iter().map(ToString::to_string).collect();
-    assert_eq!(handlers, ["fetch_remote_identity", "escalate", "deescalate"]);
+    let handlers: Vec<String> = strategy
+        .handlers()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        handlers,
+        ["fetch_remote_identity", "escalate", "deescalate"]
+    );
 }
 
 #[tokio::test]
@@ -117,7 +136,10 @@ async fn reducers_return_what_the_plugin_computed() {
     let host = host();
     let echo = load(&host, "echo-plugin").await;
     let mut session = echo.session().await.unwrap();
-    let event = event(Step::Request, &[("approve_deny", "u7,u8"), ("channels", "#a,#b")]);
+    let event = event(
+        Step::Request,
+        &[("approve_deny", "u7,u8"), ("channels", "#a,#b")],
+    );
 
     let permission = session.get_permissions(&event).await.unwrap();
     assert_eq!(
@@ -211,19 +233,38 @@ async fn on_hooks_return_every_outcome() {
     let host = host();
     let echo = load(&host, "echo-plugin").await;
     let cases = [
-        (Step::Request, "approve:Auto-approved!", HookOutcome::Approve(Some("Auto-approved!".into()))),
-        (Step::Approve, "ignore:not you", HookOutcome::Ignore(Some("not you".into()))),
-        (Step::Deny, "deny:nope", HookOutcome::Deny(Some("nope".into()))),
+        (
+            Step::Request,
+            "approve:Auto-approved!",
+            HookOutcome::Approve(Some("Auto-approved!".into())),
+        ),
+        (
+            Step::Approve,
+            "ignore:not you",
+            HookOutcome::Ignore(Some("not you".into())),
+        ),
+        (
+            Step::Deny,
+            "deny:nope",
+            HookOutcome::Deny(Some("nope".into())),
+        ),
         (Step::Prompt, "request", HookOutcome::Request(None)),
         (Step::Escalate, "escalate", HookOutcome::Escalate(None)),
-        (Step::Deescalate, "deescalate:early", HookOutcome::Deescalate(Some("early".into()))),
+        (
+            Step::Deescalate,
+            "deescalate:early",
+            HookOutcome::Deescalate(Some("early".into())),
+        ),
         (Step::RequestForward, "proceed", HookOutcome::Proceed),
         (Step::RequestExpire, "", HookOutcome::Proceed),
     ];
     let mut session = echo.session().await.unwrap();
     for (step, rule, expected) in cases {
         let var = format!("on_{step}");
-        let outcome = session.on(step, &event(step, &[(&var, rule)])).await.unwrap();
+        let outcome = session
+            .on(step, &event(step, &[(&var, rule)]))
+            .await
+            .unwrap();
         assert_eq!(outcome, expected, "on_{step} with `{rule}`");
     }
 }
@@ -242,7 +283,10 @@ async fn after_hooks_run_and_log() {
     assert_eq!(logs[1].message, "after_request ran");
     assert_eq!(
         logs[1].fields,
-        vec![("run".into(), "run-1".into()), ("user".into(), "ada".into())]
+        vec![
+            ("run".into(), "run-1".into()),
+            ("user".into(), "ada".into())
+        ]
     );
 }
 
@@ -260,7 +304,12 @@ async fn a_plugin_error_names_plugin_handler_and_cause() {
         "plugin `approval` failed in `get_permissions`: the plugin returned an error: ValueError: get_permissions was told to fail"
     );
     // A plugin's own error leaves the instance usable.
-    assert!(session.get_permissions(&event(Step::Request, &[])).await.is_ok());
+    assert!(
+        session
+            .get_permissions(&event(Step::Request, &[]))
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test]
@@ -283,7 +332,10 @@ async fn strategy_handlers_grant_and_revoke() {
         session.deescalate(&target, &event).await.unwrap(),
         Some(json!({"action": "revoked", "group": "db-admins", "identity": "ada@example.com"}))
     );
-    assert_eq!(session.logs()[0].message, "adding ada@example.com to db-admins");
+    assert_eq!(
+        session.logs()[0].message,
+        "adding ada@example.com to db-admins"
+    );
 
     let no_group = Target {
         settings: BTreeMap::new(),
@@ -324,33 +376,53 @@ async fn the_host_never_calls_a_default_handler() {
         .get_permissions(&event(Step::Request, &[]))
         .await
         .unwrap_err();
-    assert_eq!(error.cause, CallFailure::NotImplemented(Handler::GetPermissions));
+    assert_eq!(
+        error.cause,
+        CallFailure::NotImplemented(Handler::GetPermissions)
+    );
 }
 
 #[tokio::test]
 async fn the_first_flow_routes_and_guards_approval() {
     let host = host();
     let approval = load(&host, "approval-only").await;
-    let vars = [("request_channel", "#sym-requests"), ("approvers", "grace, alan")];
+    let vars = [
+        ("request_channel", "#sym-requests"),
+        ("approvers", "grace, alan"),
+    ];
     let mut session = approval.session().await.unwrap();
 
-    let approvers = session.get_approvers(&event(Step::Request, &vars)).await.unwrap();
-    assert_eq!(approvers.destinations, [Destination::SlackChannel("#sym-requests".into())]);
+    let approvers = session
+        .get_approvers(&event(Step::Request, &vars))
+        .await
+        .unwrap();
+    assert_eq!(
+        approvers.destinations,
+        [Destination::SlackChannel("#sym-requests".into())]
+    );
     assert!(approvers.allow_self);
 
     // ada is the requester but not on the safelist: she may deny her own request...
     let mut by_ada = event(Step::Deny, &vars);
-    assert_eq!(session.on(Step::Deny, &by_ada).await.unwrap(), HookOutcome::Proceed);
+    assert_eq!(
+        session.on(Step::Deny, &by_ada).await.unwrap(),
+        HookOutcome::Proceed
+    );
     // ...but not approve it.
     by_ada.name = Step::Approve;
     assert_eq!(
         session.on(Step::Approve, &by_ada).await.unwrap(),
-        HookOutcome::Ignore(Some("You are not authorized to approve this request.".into()))
+        HookOutcome::Ignore(Some(
+            "You are not authorized to approve this request.".into()
+        ))
     );
     // grace is on the safelist.
     let mut by_grace = event(Step::Approve, &vars);
     by_grace.user = user("u2", "grace", Role::Member);
-    assert_eq!(session.on(Step::Approve, &by_grace).await.unwrap(), HookOutcome::Proceed);
+    assert_eq!(
+        session.on(Step::Approve, &by_grace).await.unwrap(),
+        HookOutcome::Proceed
+    );
     // bob is neither requester nor approver.
     let mut by_bob = event(Step::Deny, &vars);
     by_bob.user = user("u9", "bob", Role::Member);
@@ -359,7 +431,10 @@ async fn the_first_flow_routes_and_guards_approval() {
         HookOutcome::Ignore(Some("You are not authorized to deny this request.".into()))
     );
 
-    let missing_var = session.get_approvers(&event(Step::Request, &[])).await.unwrap_err();
+    let missing_var = session
+        .get_approvers(&event(Step::Request, &[]))
+        .await
+        .unwrap_err();
     assert_eq!(
         missing_var.to_string(),
         format!(
@@ -376,7 +451,10 @@ async fn generic_call_returns_json() {
     let mut session = echo.session().await.unwrap();
     let event = event(Step::Request, &[("on_request", "approve:ok")]);
     assert_eq!(
-        session.call(Handler::On(Step::Request), &event).await.unwrap(),
+        session
+            .call(Handler::On(Step::Request), &event)
+            .await
+            .unwrap(),
         json!({"outcome": "approve", "reason": "ok"})
     );
     assert_eq!(
@@ -398,17 +476,29 @@ async fn precompiled_artifacts_are_reused_from_the_cache() {
         ..HostConfig::default()
     };
     let bytes = plugin_bytes("approval-only");
-    let first = PluginHost::new(config.clone()).unwrap().load(bytes.clone()).await.unwrap();
+    let first = PluginHost::new(config.clone())
+        .unwrap()
+        .load(bytes.clone())
+        .await
+        .unwrap();
     let artifacts: Vec<_> = std::fs::read_dir(&cache).unwrap().flatten().collect();
     assert_eq!(artifacts.len(), 1);
     let name = artifacts[0].file_name().into_string().unwrap();
-    assert!(name.starts_with(first.hash()) && name.ends_with(".cwasm"), "{name}");
+    assert!(
+        name.starts_with(first.hash()) && name.ends_with(".cwasm"),
+        "{name}"
+    );
 
     // A second host (a restart) loads from the artifact and behaves the same.
     let again = PluginHost::new(config).unwrap().load(bytes).await.unwrap();
     assert_eq!(again.handlers(), first.handlers());
     let mut session = again.session().await.unwrap();
     let vars = [("request_channel", "#x")];
-    assert!(session.get_approvers(&event(Step::Request, &vars)).await.is_ok());
+    assert!(
+        session
+            .get_approvers(&event(Step::Request, &vars))
+            .await
+            .is_ok()
+    );
     std::fs::remove_dir_all(&cache).unwrap();
 }

@@ -7,7 +7,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "assent", version, about = "Just-in-time access approvals, with your rules as code")]
+#[command(
+    name = "assent",
+    version,
+    about = "Just-in-time access approvals, with your rules as code"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -29,7 +33,10 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: could not start the async runtime: {error}");

@@ -59,10 +59,14 @@ async fn build(path: &Path, out: Option<&Path>) -> anyhow::Result<()> {
     eprintln!("building {}", path.display());
     let build_path = path.to_path_buf();
     let components = tokio::task::spawn_blocking(move || {
-        build_rust(&build_path, &BuildOptions::default(), |progress| match progress {
-            Progress::Compiled { name, count } => eprintln!("  [{count:>3}] compiled {name}"),
-            Progress::Diagnostic { rendered } => eprint!("{rendered}"),
-        })
+        build_rust(
+            &build_path,
+            &BuildOptions::default(),
+            |progress| match progress {
+                Progress::Compiled { name, count } => eprintln!("  [{count:>3}] compiled {name}"),
+                Progress::Diagnostic { rendered } => eprint!("{rendered}"),
+            },
+        )
     })
     .await
     .context("the build was interrupted")?;
@@ -158,7 +162,12 @@ async fn call(file: &Path, handler: &str, event: &Path, deadline_ms: u64) -> any
             .iter()
             .map(|(key, value)| format!("{key}={value}"))
             .collect();
-        eprintln!("[{:?}] {} {}", record.level, record.message, fields.join(" "));
+        eprintln!(
+            "[{:?}] {} {}",
+            record.level,
+            record.message,
+            fields.join(" ")
+        );
     }
     let (stdout, stderr) = session.output();
     if !stdout.is_empty() {
@@ -174,7 +183,8 @@ async fn call(file: &Path, handler: &str, event: &Path, deadline_ms: u64) -> any
 
 fn read_event(path: &Path) -> anyhow::Result<Event> {
     let text = if path == Path::new("-") {
-        std::io::read_to_string(std::io::stdin()).context("could not read the event from standard input")?
+        std::io::read_to_string(std::io::stdin())
+            .context("could not read the event from standard input")?
     } else {
         std::fs::read_to_string(path)
             .with_context(|| format!("could not read the event file `{}`", path.display()))?
@@ -184,7 +194,8 @@ fn read_event(path: &Path) -> anyhow::Result<Event> {
 }
 
 async fn load(file: &Path) -> anyhow::Result<Plugin> {
-    let bytes = std::fs::read(file).with_context(|| format!("could not read `{}`", file.display()))?;
+    let bytes =
+        std::fs::read(file).with_context(|| format!("could not read `{}`", file.display()))?;
     let host = PluginHost::new(HostConfig::default())?;
     let name = file
         .file_stem()

@@ -36,7 +36,9 @@ pub enum BuildError {
     TargetMissing { reason: String },
     #[error("the plugin did not compile (see the errors above)")]
     Compile { stderr: String },
-    #[error("cargo finished but produced no component; is the crate a `cdylib` (`[lib] crate-type = [\"cdylib\"]`)?")]
+    #[error(
+        "cargo finished but produced no component; is the crate a `cdylib` (`[lib] crate-type = [\"cdylib\"]`)?"
+    )]
     NoComponent,
 }
 

@@ -103,12 +103,11 @@ impl PluginHost {
                 version: version.to_owned(),
                 reason: format!("{error:#}"),
             })?;
-        let pre = v0_1_0::PluginPre::new(instance_pre).map_err(|error| {
-            LoadError::ContractMismatch {
+        let pre =
+            v0_1_0::PluginPre::new(instance_pre).map_err(|error| LoadError::ContractMismatch {
                 version: version.to_owned(),
                 reason: format!("{error:#}"),
-            }
-        })?;
+            })?;
 
         let compiled = Compiled {
             host: self.clone(),

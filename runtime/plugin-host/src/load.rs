@@ -126,7 +126,10 @@ fn store_artifact(component: &Component, path: &Path) -> Result<(), LoadError> {
 }
 
 /// Finds the contract version the component targets and refuses imports the host lacks.
-pub(crate) fn check_contract(engine: &Engine, component: &Component) -> Result<&'static str, LoadError> {
+pub(crate) fn check_contract(
+    engine: &Engine,
+    component: &Component,
+) -> Result<&'static str, LoadError> {
     let component_type = component.component_type();
 
     for (import, _) in component_type.imports(engine) {
@@ -141,7 +144,10 @@ pub(crate) fn check_contract(engine: &Engine, component: &Component) -> Result<&
         }
     }
 
-    let exports: Vec<&str> = component_type.exports(engine).map(|(name, _)| name).collect();
+    let exports: Vec<&str> = component_type
+        .exports(engine)
+        .map(|(name, _)| name)
+        .collect();
     let meta_prefix = format!("{}/meta@", contract::PACKAGE);
     let Some(meta) = exports.iter().find(|name| name.starts_with(&meta_prefix)) else {
         return Err(LoadError::NotAPlugin {
@@ -173,9 +179,15 @@ mod tests {
         assert!(matches!(check_bytes(b"", 10), Err(LoadError::Empty)));
         assert!(matches!(
             check_bytes(&[0; 20], 10),
-            Err(LoadError::TooLarge { size: 20, limit: 10 })
+            Err(LoadError::TooLarge {
+                size: 20,
+                limit: 10
+            })
         ));
-        assert!(matches!(check_bytes(b"#!/bin/sh", 100), Err(LoadError::NotWasm)));
+        assert!(matches!(
+            check_bytes(b"#!/bin/sh", 100),
+            Err(LoadError::NotWasm)
+        ));
         assert!(matches!(
             check_bytes(b"\0asm\x01\0\0\0", 100),
             Err(LoadError::CoreModule)

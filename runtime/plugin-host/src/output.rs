@@ -5,9 +5,9 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
+use wasmtime_wasi::async_trait;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
-use wasmtime_wasi::async_trait;
 
 /// What a plugin printed, cut at a limit. Writes past the limit succeed but are dropped and
 /// counted, so a chatty plugin neither fails nor fills the server's memory.
@@ -36,7 +36,10 @@ impl CapturedOutput {
     fn append(&self, bytes: &[u8]) {
         // A poisoned lock only means another writer panicked mid-append; the bytes are still
         // a valid prefix, so keep going.
-        let mut buffer = self.inner.lock().unwrap_or_else(|poison| poison.into_inner());
+        let mut buffer = self
+            .inner
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
         let room = buffer.limit.saturating_sub(buffer.kept.len());
         let keep = room.min(bytes.len());
         buffer.kept.extend_from_slice(&bytes[..keep]);
@@ -45,7 +48,10 @@ impl CapturedOutput {
 
     /// The captured text, with a note of how much was dropped.
     pub(crate) fn text(&self) -> String {
-        let buffer = self.inner.lock().unwrap_or_else(|poison| poison.into_inner());
+        let buffer = self
+            .inner
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
         let mut text = String::from_utf8_lossy(&buffer.kept).into_owned();
         if buffer.dropped > 0 {
             text.push_str(&format!("\n[{} more bytes dropped]", buffer.dropped));

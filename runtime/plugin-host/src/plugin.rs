@@ -138,7 +138,8 @@ impl Plugin {
     /// Creates an instance to call handlers on. One session serves all handler calls of an
     /// engine step, so instantiation is paid once per step rather than once per handler.
     pub async fn session(&self) -> Result<Session, CallError> {
-        Session::start(&self.described.compiled, &self.name, self.limits).await
+        Session::start(&self.described.compiled, &self.name, self.limits)
+            .await
             .map(|session| session.with_handlers(Arc::clone(&self.described)))
     }
 
@@ -313,7 +314,9 @@ impl Session {
     ) -> Result<R, CallError> {
         match outcome {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(plugin_error)) => Err(self.error(handler, CallFailure::Plugin(plugin_error.into()))),
+            Ok(Err(plugin_error)) => {
+                Err(self.error(handler, CallFailure::Plugin(plugin_error.into())))
+            }
             Err(error) => {
                 self.poisoned = true;
                 let cause = classify(error, self.store.data());
@@ -347,7 +350,10 @@ impl Session {
     pub async fn get_permissions(&mut self, event: &Event) -> Result<RequestPermission, CallError> {
         let event = wit::Event::from(event);
         self.run(Handler::GetPermissions, async |plugin, store| {
-            plugin.assent_flow_flow().call_get_permissions(store, &event).await
+            plugin
+                .assent_flow_flow()
+                .call_get_permissions(store, &event)
+                .await
         })
         .await
         .map(Into::into)
@@ -371,7 +377,10 @@ impl Session {
     pub async fn get_approvers(&mut self, event: &Event) -> Result<Approvers, CallError> {
         let event = wit::Event::from(event);
         self.run(Handler::GetApprovers, async |plugin, store| {
-            plugin.assent_flow_flow().call_get_approvers(store, &event).await
+            plugin
+                .assent_flow_flow()
+                .call_get_approvers(store, &event)
+                .await
         })
         .await
         .map(Into::into)
@@ -380,7 +389,10 @@ impl Session {
     pub async fn get_identity(&mut self, event: &Event) -> Result<Option<String>, CallError> {
         let event = wit::Event::from(event);
         self.run(Handler::GetIdentity, async |plugin, store| {
-            plugin.assent_flow_flow().call_get_identity(store, &event).await
+            plugin
+                .assent_flow_flow()
+                .call_get_identity(store, &event)
+                .await
         })
         .await
     }
@@ -389,7 +401,10 @@ impl Session {
     pub async fn get_timeout(&mut self, event: &Event) -> Result<Option<u64>, CallError> {
         let event = wit::Event::from(event);
         self.run(Handler::GetTimeout, async |plugin, store| {
-            plugin.assent_flow_flow().call_get_timeout(store, &event).await
+            plugin
+                .assent_flow_flow()
+                .call_get_timeout(store, &event)
+                .await
         })
         .await
     }
@@ -419,7 +434,10 @@ impl Session {
         .await
     }
 
-    pub async fn fetch_remote_identity(&mut self, user: &User) -> Result<Option<String>, CallError> {
+    pub async fn fetch_remote_identity(
+        &mut self,
+        user: &User,
+    ) -> Result<Option<String>, CallError> {
         let user = wit::User::from(user);
         self.run(Handler::FetchRemoteIdentity, async |plugin, store| {
             plugin
@@ -468,9 +486,8 @@ impl Session {
             .await?;
         output
             .map(|json| {
-                serde_json::from_str(&json).map_err(|error| {
-                    self.error(&handler.to_string(), bad_json_output(error))
-                })
+                serde_json::from_str(&json)
+                    .map_err(|error| self.error(&handler.to_string(), bad_json_output(error)))
             })
             .transpose()
     }
@@ -494,7 +511,9 @@ impl Session {
             Handler::GetTimeout => to_value(self.get_timeout(event).await?),
             Handler::On(step) => to_value(self.on(step, event).await?),
             Handler::After(step) => to_value(self.after(step, event).await?),
-            Handler::FetchRemoteIdentity => to_value(self.fetch_remote_identity(&event.user).await?),
+            Handler::FetchRemoteIdentity => {
+                to_value(self.fetch_remote_identity(&event.user).await?)
+            }
             Handler::Escalate | Handler::Deescalate => {
                 let Some(target) = event.target() else {
                     return Err(self.error(
@@ -508,7 +527,10 @@ impl Session {
             }
         };
         value.map_err(|error| {
-            self.error(&handler.to_string(), CallFailure::BadReturn(error.to_string()))
+            self.error(
+                &handler.to_string(),
+                CallFailure::BadReturn(error.to_string()),
+            )
         })
     }
 }

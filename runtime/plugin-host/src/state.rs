@@ -120,7 +120,6 @@ impl CallState {
             deadline: limits.deadline,
         }
     }
-
 }
 
 /// A sealed WASI context: no files, no sockets, no environment, no arguments, no stdin;

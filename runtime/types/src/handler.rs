@@ -133,7 +133,10 @@ mod tests {
     fn unknown_name_lists_the_real_ones() {
         let error = "on_aprove".parse::<Handler>().unwrap_err();
         let message = error.to_string();
-        assert!(message.starts_with("`on_aprove` is not a handler"), "{message}");
+        assert!(
+            message.starts_with("`on_aprove` is not a handler"),
+            "{message}"
+        );
         assert!(message.contains("on_approve"), "{message}");
     }
 }

@@ -9,8 +9,8 @@ mod handler;
 mod outcome;
 
 pub use event::{
-    Channel, ChannelType, Event, FieldType, FieldValue, Flow, Identity, Payload, PromptField,
-    Role, Run, Step, Target, User,
+    Channel, ChannelType, Event, FieldType, FieldValue, Flow, Identity, Payload, PromptField, Role,
+    Run, Step, Target, User,
 };
 pub use handler::{Handler, HandlerKind, UnknownHandler};
 pub use outcome::{

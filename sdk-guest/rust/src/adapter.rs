@@ -5,8 +5,8 @@ use std::marker::PhantomData;
 use crate::bindings::assent::flow::types::{Handler, Manifest};
 use crate::bindings::exports::assent::flow::{flow, meta, strategy};
 use crate::{
-    Approvers, Event, Notification, Outcome, Plugin, PluginError, RequestPermission, Step,
-    Target, User,
+    Approvers, Event, Notification, Outcome, Plugin, PluginError, RequestPermission, Step, Target,
+    User,
 };
 
 /// The handlers a plugin wrote, as `#[assent_sdk::plugin]` found them in its `impl` block.

@@ -166,10 +166,13 @@ impl Event {
 
     /// The first `target` field of the request.
     pub fn target(&self) -> Option<&Target> {
-        self.payload.fields.iter().find_map(|(_, value)| match value {
-            FieldValue::Target(target) => Some(target),
-            _ => None,
-        })
+        self.payload
+            .fields
+            .iter()
+            .find_map(|(_, value)| match value {
+                FieldValue::Target(target) => Some(target),
+                _ => None,
+            })
     }
 }
 

@@ -45,9 +45,9 @@ pub use plugin::Plugin;
 
 /// The contract's types, as plugins see them.
 pub use bindings::assent::flow::types::{
-    Approvers, Channel, ChannelType, Destination, Event, FieldType, FieldValue, Flow,
-    HookOutcome, Identity, Notification, Payload, Permission, PermissionLevel, PluginError,
-    PromptField, RequestPermission, Role, Run, Step, Target, User,
+    Approvers, Channel, ChannelType, Destination, Event, FieldType, FieldValue, Flow, HookOutcome,
+    Identity, Notification, Payload, Permission, PermissionLevel, PluginError, PromptField,
+    RequestPermission, Role, Run, Step, Target, User,
 };
 
 /// What an `on_*` hook returns: [`Outcome::Proceed`] or a redirect such as
@@ -60,8 +60,8 @@ pub type Result<T, E = PluginError> = std::result::Result<T, E>;
 /// Everything a plugin usually needs.
 pub mod prelude {
     pub use crate::{
-        Destination, Event, FieldValue, Notification, Outcome, Permission, PermissionLevel,
-        Plugin, PluginError, RequestPermission, Result, Role, Step, Target, User, log, slack,
+        Destination, Event, FieldValue, Notification, Outcome, Permission, PermissionLevel, Plugin,
+        PluginError, RequestPermission, Result, Role, Step, Target, User, log, slack,
     };
 }
 
@@ -80,9 +80,9 @@ pub mod bindings {
 /// Used by the code `#[assent_sdk::plugin]` generates. Not a stable API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::bindings::__export_assent_plugin as export;
     pub use crate::adapter::{Adapter, Described};
     pub use crate::bindings;
+    pub use crate::bindings::__export_assent_plugin as export;
     pub use crate::bindings::assent::flow::types::Handler;
     pub use wit_bindgen;
 }

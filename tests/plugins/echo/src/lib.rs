@@ -8,9 +8,9 @@
 //!   `escalate`, `deescalate`; anything else (or nothing) proceeds;
 //! - `fail`: the handler whose name it holds returns a plugin error.
 
-use assent_sdk::prelude::*;
 use assent_sdk::Approvers;
 use assent_sdk::log::LogLevel;
+use assent_sdk::prelude::*;
 
 struct Echo;
 
@@ -28,10 +28,8 @@ impl Plugin for Echo {
             .field("allow_self")
             .and_then(FieldValue::as_bool)
             .unwrap_or(false);
-        Ok(
-            RequestPermission::new(PermissionLevel::Admin, approve_deny)
-                .allow_self_approval(allow_self),
-        )
+        Ok(RequestPermission::new(PermissionLevel::Admin, approve_deny)
+            .allow_self_approval(allow_self))
     }
 
     fn get_request_notifications(event: &Event) -> Result<Vec<Notification>> {
@@ -265,14 +263,22 @@ fn field_text(value: &FieldValue) -> String {
         FieldValue::Int(number) => format!("int:{number}"),
         FieldValue::IntList(numbers) => format!(
             "ints:{}",
-            numbers.iter().map(i64::to_string).collect::<Vec<_>>().join("|")
+            numbers
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join("|")
         ),
         FieldValue::Bool(flag) => format!("bool:{flag}"),
         FieldValue::Duration(seconds) => format!("duration:{seconds}"),
         FieldValue::SlackUser(user) => format!("user:{}", user.email),
         FieldValue::SlackUserList(users) => format!(
             "users:{}",
-            users.iter().map(|user| user.email.as_str()).collect::<Vec<_>>().join("|")
+            users
+                .iter()
+                .map(|user| user.email.as_str())
+                .collect::<Vec<_>>()
+                .join("|")
         ),
         FieldValue::Target(target) => {
             let settings: Vec<String> = target
@@ -280,7 +286,13 @@ fn field_text(value: &FieldValue) -> String {
                 .iter()
                 .map(|(key, value)| format!("{key}={value}"))
                 .collect();
-            format!("target:{}/{}/{}/{}", target.id, target.name, target.label, settings.join("&"))
+            format!(
+                "target:{}/{}/{}/{}",
+                target.id,
+                target.name,
+                target.label,
+                settings.join("&")
+            )
         }
     }
 }

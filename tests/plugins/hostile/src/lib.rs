@@ -17,10 +17,16 @@ impl Plugin for Hostile {
             "trap" => trap(),
             "stack" => {
                 let depth = recurse(std::hint::black_box(1));
-                Err(PluginError::new("unreachable", format!("recursed {depth} deep")))
+                Err(PluginError::new(
+                    "unreachable",
+                    format!("recursed {depth} deep"),
+                ))
             }
             "read-file" => match std::fs::read_to_string("/etc/passwd") {
-                Ok(text) => Err(PluginError::new("escaped", format!("read {} bytes", text.len()))),
+                Ok(text) => Err(PluginError::new(
+                    "escaped",
+                    format!("read {} bytes", text.len()),
+                )),
                 Err(error) => Err(PluginError::new("io", error.to_string())),
             },
             "write-file" => match std::fs::write("/tmp/assent-hostile", b"pwned") {
@@ -44,9 +50,15 @@ impl Plugin for Hostile {
                 for _ in 0..1024 {
                     println!("{line}");
                 }
-                Ok(RequestPermission::new(PermissionLevel::Admin, PermissionLevel::Admin))
+                Ok(RequestPermission::new(
+                    PermissionLevel::Admin,
+                    PermissionLevel::Admin,
+                ))
             }
-            _ => Ok(RequestPermission::new(PermissionLevel::Admin, PermissionLevel::Member)),
+            _ => Ok(RequestPermission::new(
+                PermissionLevel::Admin,
+                PermissionLevel::Member,
+            )),
         }
     }
 }
