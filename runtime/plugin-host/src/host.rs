@@ -10,6 +10,7 @@ use crate::config::HostConfig;
 use crate::contract::v0_1_0;
 use crate::engine::{self, EpochTicker};
 use crate::error::{HostError, LoadError};
+use crate::exports::Exports;
 use crate::load;
 use crate::plugin::{Compiled, Plugin};
 use crate::state::CallState;
@@ -103,16 +104,17 @@ impl PluginHost {
                 version: version.to_owned(),
                 reason: format!("{error:#}"),
             })?;
-        let pre =
-            v0_1_0::PluginPre::new(instance_pre).map_err(|error| LoadError::ContractMismatch {
+        let exports =
+            Exports::resolve(&instance_pre).map_err(|reason| LoadError::ContractMismatch {
                 version: version.to_owned(),
-                reason: format!("{error:#}"),
+                reason,
             })?;
 
         let compiled = Compiled {
             host: self.clone(),
             component,
-            pre,
+            pre: instance_pre,
+            exports,
             hash,
             size: bytes.len(),
             version,

@@ -17,6 +17,7 @@ mod config;
 pub mod contract;
 mod engine;
 mod error;
+mod exports;
 mod host;
 pub mod load;
 mod output;

@@ -8,12 +8,13 @@ use assent_types::{
     Approvers, Event, Handler, HookOutcome, Notification, RequestPermission, Step, Target, User,
 };
 use tokio::sync::OwnedSemaphorePermit;
-use wasmtime::component::Component;
+use wasmtime::component::{Component, Instance, InstancePre};
 use wasmtime::{Store, UpdateDeadline};
 
 use crate::config::Limits;
-use crate::contract::v0_1_0::{self, wit};
+use crate::contract::v0_1_0::wit;
 use crate::error::{CallError, CallFailure, LoadError};
+use crate::exports::Exports;
 use crate::host::PluginHost;
 use crate::state::{CallState, DeadlineExceeded, LogRecord, OutOfMemory};
 
@@ -21,14 +22,15 @@ use crate::state::{CallState, DeadlineExceeded, LogRecord, OutOfMemory};
 pub(crate) struct Compiled {
     pub(crate) host: PluginHost,
     pub(crate) component: Component,
-    pub(crate) pre: v0_1_0::PluginPre<CallState>,
+    pub(crate) pre: InstancePre<CallState>,
+    pub(crate) exports: Exports,
     pub(crate) hash: String,
     pub(crate) size: usize,
     pub(crate) version: &'static str,
 }
 
 struct Described {
-    compiled: Compiled,
+    compiled: Arc<Compiled>,
     sdk: String,
     handlers: BTreeSet<Handler>,
 }
@@ -54,6 +56,7 @@ impl std::fmt::Debug for Plugin {
 impl Plugin {
     /// Asks a freshly compiled plugin what it implements and checks that it makes sense.
     pub(crate) async fn describe(compiled: Compiled) -> Result<Plugin, LoadError> {
+        let compiled = Arc::new(compiled);
         let limits = compiled.host.config().limits;
         let short_hash: Arc<str> = compiled.hash[..12].into();
         let mut described = Described {
@@ -67,6 +70,15 @@ impl Plugin {
             let mut session = Session::start(&described.compiled, &short_hash, describe_limits)
                 .await
                 .map_err(|error| LoadError::Describe(Box::new(error)))?;
+            // Every later instance relies on this check (see `Exports`).
+            described
+                .compiled
+                .exports
+                .check(&mut session.store, &session.instance)
+                .map_err(|reason| LoadError::ContractMismatch {
+                    version: described.compiled.version.to_owned(),
+                    reason,
+                })?;
             session
                 .describe()
                 .await
@@ -190,7 +202,8 @@ fn check_handlers(handlers: &BTreeSet<Handler>) -> Result<(), LoadError> {
 /// One plugin instance. Calls run one at a time; after a trap the session refuses further calls.
 pub struct Session {
     store: Store<CallState>,
-    bindings: v0_1_0::Plugin,
+    instance: Instance,
+    compiled: Arc<Compiled>,
     plugin_name: Arc<str>,
     handlers: Option<Arc<Described>>,
     poisoned: bool,
@@ -208,7 +221,7 @@ impl std::fmt::Debug for Session {
 
 impl Session {
     async fn start(
-        compiled: &Compiled,
+        compiled: &Arc<Compiled>,
         plugin_name: &Arc<str>,
         limits: Limits,
     ) -> Result<Session, CallError> {
@@ -237,8 +250,8 @@ impl Session {
         });
         store.set_epoch_deadline(1);
 
-        let bindings = match compiled.pre.instantiate_async(&mut store).await {
-            Ok(bindings) => bindings,
+        let instance = match compiled.pre.instantiate_async(&mut store).await {
+            Ok(instance) => instance,
             Err(error) => {
                 let cause = classify(error, store.data());
                 return Err(fail(match cause {
@@ -249,7 +262,8 @@ impl Session {
         };
         Ok(Session {
             store,
-            bindings,
+            instance,
+            compiled: Arc::clone(compiled),
             plugin_name: Arc::clone(plugin_name),
             handlers: None,
             poisoned: false,
@@ -279,13 +293,14 @@ impl Session {
         &mut self,
         handler: Handler,
         call: impl AsyncFnOnce(
-            &v0_1_0::Plugin,
+            &Exports,
+            &Instance,
             &mut Store<CallState>,
         ) -> wasmtime::Result<Result<R, wit::PluginError>>,
     ) -> Result<R, CallError> {
         self.check_callable(handler)?;
         self.reset_deadline();
-        let outcome = call(&self.bindings, &mut self.store).await;
+        let outcome = call(&self.compiled.exports, &self.instance, &mut self.store).await;
         self.finish(&handler.to_string(), outcome)
     }
 
@@ -338,22 +353,23 @@ impl Session {
             return Err(self.error("describe", CallFailure::Poisoned));
         }
         self.reset_deadline();
-        let outcome = self
-            .bindings
-            .assent_flow_meta()
-            .call_describe(&mut self.store)
-            .await
-            .map(Ok);
+        let outcome = async {
+            let describe = self
+                .compiled
+                .exports
+                .describe(&mut self.store, &self.instance)?;
+            let (manifest,) = describe.call_async(&mut self.store, ()).await?;
+            Ok(Ok(manifest))
+        }
+        .await;
         self.finish("describe", outcome)
     }
 
     pub async fn get_permissions(&mut self, event: &Event) -> Result<RequestPermission, CallError> {
         let event = wit::Event::from(event);
-        self.run(Handler::GetPermissions, async |plugin, store| {
-            plugin
-                .assent_flow_flow()
-                .call_get_permissions(store, &event)
-                .await
+        self.run(Handler::GetPermissions, async |exports, instance, store| {
+            let func = exports.get_permissions(store, instance)?;
+            Ok(func.call_async(store, (event,)).await?.0)
         })
         .await
         .map(Into::into)
@@ -364,23 +380,22 @@ impl Session {
         event: &Event,
     ) -> Result<Vec<Notification>, CallError> {
         let event = wit::Event::from(event);
-        self.run(Handler::GetRequestNotifications, async |plugin, store| {
-            plugin
-                .assent_flow_flow()
-                .call_get_request_notifications(store, &event)
-                .await
-        })
+        self.run(
+            Handler::GetRequestNotifications,
+            async |exports, instance, store| {
+                let func = exports.get_request_notifications(store, instance)?;
+                Ok(func.call_async(store, (event,)).await?.0)
+            },
+        )
         .await
         .map(|notifications| notifications.into_iter().map(Into::into).collect())
     }
 
     pub async fn get_approvers(&mut self, event: &Event) -> Result<Approvers, CallError> {
         let event = wit::Event::from(event);
-        self.run(Handler::GetApprovers, async |plugin, store| {
-            plugin
-                .assent_flow_flow()
-                .call_get_approvers(store, &event)
-                .await
+        self.run(Handler::GetApprovers, async |exports, instance, store| {
+            let func = exports.get_approvers(store, instance)?;
+            Ok(func.call_async(store, (event,)).await?.0)
         })
         .await
         .map(Into::into)
@@ -388,11 +403,9 @@ impl Session {
 
     pub async fn get_identity(&mut self, event: &Event) -> Result<Option<String>, CallError> {
         let event = wit::Event::from(event);
-        self.run(Handler::GetIdentity, async |plugin, store| {
-            plugin
-                .assent_flow_flow()
-                .call_get_identity(store, &event)
-                .await
+        self.run(Handler::GetIdentity, async |exports, instance, store| {
+            let func = exports.get_identity(store, instance)?;
+            Ok(func.call_async(store, (event,)).await?.0)
         })
         .await
     }
@@ -400,11 +413,9 @@ impl Session {
     /// Seconds until an unanswered request expires, when the plugin sets it.
     pub async fn get_timeout(&mut self, event: &Event) -> Result<Option<u64>, CallError> {
         let event = wit::Event::from(event);
-        self.run(Handler::GetTimeout, async |plugin, store| {
-            plugin
-                .assent_flow_flow()
-                .call_get_timeout(store, &event)
-                .await
+        self.run(Handler::GetTimeout, async |exports, instance, store| {
+            let func = exports.get_timeout(store, instance)?;
+            Ok(func.call_async(store, (event,)).await?.0)
         })
         .await
     }
@@ -412,11 +423,9 @@ impl Session {
     /// The `on_<step>` hook: proceed, or redirect the step.
     pub async fn on(&mut self, step: Step, event: &Event) -> Result<HookOutcome, CallError> {
         let event = wit::Event::from(event);
-        self.run(Handler::On(step), async |plugin, store| {
-            plugin
-                .assent_flow_flow()
-                .call_on_step(store, step.into(), &event)
-                .await
+        self.run(Handler::On(step), async |exports, instance, store| {
+            let func = exports.on_step(store, instance)?;
+            Ok(func.call_async(store, (step.into(), event)).await?.0)
         })
         .await
         .map(Into::into)
@@ -425,11 +434,9 @@ impl Session {
     /// The `after_<step>` hook, for side effects.
     pub async fn after(&mut self, step: Step, event: &Event) -> Result<(), CallError> {
         let event = wit::Event::from(event);
-        self.run(Handler::After(step), async |plugin, store| {
-            plugin
-                .assent_flow_flow()
-                .call_after_step(store, step.into(), &event)
-                .await
+        self.run(Handler::After(step), async |exports, instance, store| {
+            let func = exports.after_step(store, instance)?;
+            Ok(func.call_async(store, (step.into(), event)).await?.0)
         })
         .await
     }
@@ -439,12 +446,13 @@ impl Session {
         user: &User,
     ) -> Result<Option<String>, CallError> {
         let user = wit::User::from(user);
-        self.run(Handler::FetchRemoteIdentity, async |plugin, store| {
-            plugin
-                .assent_flow_strategy()
-                .call_fetch_remote_identity(store, &user)
-                .await
-        })
+        self.run(
+            Handler::FetchRemoteIdentity,
+            async |exports, instance, store| {
+                let func = exports.fetch_remote_identity(store, instance)?;
+                Ok(func.call_async(store, (user,)).await?.0)
+            },
+        )
         .await
     }
 
@@ -475,13 +483,13 @@ impl Session {
         let target = wit::Target::from(target);
         let event = wit::Event::from(event);
         let output = self
-            .run(handler, async |plugin, store| {
-                let strategy = plugin.assent_flow_strategy();
-                if handler == Handler::Escalate {
-                    strategy.call_escalate(store, &target, &event).await
+            .run(handler, async |exports, instance, store| {
+                let func = if handler == Handler::Escalate {
+                    exports.escalate(store, instance)?
                 } else {
-                    strategy.call_deescalate(store, &target, &event).await
-                }
+                    exports.deescalate(store, instance)?
+                };
+                Ok(func.call_async(store, (target, event)).await?.0)
             })
             .await?;
         output
