@@ -5,18 +5,14 @@ use assent_types as host;
 wasmtime::component::bindgen!({
     path: "../../wit/0.1.0",
     world: "plugin",
-    // Exports are called with `call_async` so plugin code runs on a fiber that yields to the
-    // executor at every epoch tick. The `log` import is a plain synchronous host function.
-    exports: { default: async },
+    // The host uses these bindings for the contract's types and the `log` import; exports are
+    // called through `crate::exports`, which resolves and type-checks them once per plugin.
 });
 
 pub use assent::flow::types as wit;
 pub use wit::Handler as WitHandler;
 
 pub const VERSION: &str = "0.1.0";
-
-/// The export the host looks for to recognise a plugin of this version.
-pub const META_EXPORT: &str = "assent:flow/meta@0.1.0";
 
 fn pairs(map: &std::collections::BTreeMap<String, String>) -> Vec<(String, String)> {
     map.iter()
