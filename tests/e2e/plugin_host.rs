@@ -74,6 +74,7 @@ fn event(step: Step, vars: &[(&str, &str)]) -> Event {
                 required: true,
                 allowed_values: vec!["30m".into(), "1h".into()],
                 visible: true,
+                default: None,
             }],
         },
         run: Run {

@@ -108,6 +108,9 @@ pub struct PromptField {
     pub allowed_values: Vec<String>,
     #[serde(default = "visible_by_default")]
     pub visible: bool,
+    /// The value used when the request leaves the field out, in the field's input form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<serde_json::Value>,
 }
 
 fn visible_by_default() -> bool {
