@@ -107,3 +107,6 @@ pub fn plugin_bytes(package: &str) -> Vec<u8> {
     let path = plugin_path(package);
     std::fs::read(&path).unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()))
 }
+
+mod databases;
+pub use databases::{TestDatabase, postgres_database, sqlite_database, test_databases};

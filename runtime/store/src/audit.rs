@@ -1,0 +1,147 @@
+//! The audit trail: an append-only log of who did what, when, and what plugins decided.
+
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::{Store, StoreError, Tx, new_id, now_millis};
+use assent_types::User;
+
+/// An entry to append.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub run_id: Option<String>,
+    /// What happened: a step (`approve`), `hook`, `notify`, `strategy`, `plugin_error`,
+    /// `refused`, `ignored`, or an admin action such as `plugin.uploaded`.
+    pub kind: String,
+    pub actor: Option<User>,
+    pub data: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditEvent {
+    pub id: String,
+    pub run_id: Option<String>,
+    pub kind: String,
+    pub actor_id: Option<String>,
+    pub actor_email: Option<String>,
+    pub data: serde_json::Value,
+    pub created_at: i64,
+}
+
+/// A page of the log, oldest first; `next` continues after it.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditPage {
+    pub events: Vec<AuditEvent>,
+    pub next: Option<String>,
+}
+
+fn event_from_row(row: &AnyRow) -> Result<AuditEvent, StoreError> {
+    let data: String = row.try_get("data")?;
+    Ok(AuditEvent {
+        id: row.try_get("id")?,
+        run_id: row.try_get("run_id")?,
+        kind: row.try_get("kind")?,
+        actor_id: row.try_get("actor_id")?,
+        actor_email: row.try_get("actor_email")?,
+        data: serde_json::from_str(&data).map_err(StoreError::corrupt("audit event"))?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+const EVENT_COLUMNS: &str = "id, run_id, kind, actor_id, actor_email, data, created_at";
+
+impl Tx {
+    /// Appends `events` in order; returns their ids.
+    pub async fn append(&mut self, org_id: &str, events: &[NewEvent]) -> Result<Vec<String>, StoreError> {
+        let now = now_millis();
+        let mut ids = Vec::with_capacity(events.len());
+        for event in events {
+            let id = new_id();
+            sqlx::query(
+                "INSERT INTO events (id, org_id, run_id, kind, actor_id, actor_email, data, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(&id)
+            .bind(org_id)
+            .bind(&event.run_id)
+            .bind(&event.kind)
+            .bind(event.actor.as_ref().map(|user| user.id.clone()))
+            .bind(event.actor.as_ref().map(|user| user.email.clone()))
+            .bind(event.data.to_string())
+            .bind(now)
+            .execute(&mut *self.inner)
+            .await?;
+            ids.push(id);
+        }
+        Ok(ids)
+    }
+}
+
+impl Store {
+    /// Appends `events` in a transaction of their own.
+    pub async fn append(&self, org_id: &str, events: &[NewEvent]) -> Result<Vec<String>, StoreError> {
+        let mut tx = self.begin().await?;
+        let ids = tx.append(org_id, events).await?;
+        tx.commit().await?;
+        Ok(ids)
+    }
+
+    pub async fn event(&self, org_id: &str, id: &str) -> Result<Option<AuditEvent>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE org_id = $1 AND id = $2"
+        ));
+        let row = sqlx::query(sql)
+            .bind(org_id)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(event_from_row).transpose()
+    }
+
+    /// Up to `limit` events after the event `after`, oldest first; only `run_id`'s if given.
+    pub async fn audit(
+        &self,
+        org_id: &str,
+        run_id: Option<&str>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<AuditPage, StoreError> {
+        let after = after.unwrap_or("");
+        let fetch = i64::from(limit) + 1;
+        let rows = match run_id {
+            Some(run_id) => {
+                let sql = sqlx::AssertSqlSafe(format!(
+                    "SELECT {EVENT_COLUMNS} FROM events WHERE org_id = $1 AND run_id = $2 AND id > $3 ORDER BY id LIMIT $4"
+                ));
+                sqlx::query(sql)
+                    .bind(org_id)
+                    .bind(run_id)
+                    .bind(after)
+                    .bind(fetch)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            None => {
+                let sql = sqlx::AssertSqlSafe(format!(
+                    "SELECT {EVENT_COLUMNS} FROM events WHERE org_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+                ));
+                sqlx::query(sql)
+                    .bind(org_id)
+                    .bind(after)
+                    .bind(fetch)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+        };
+        let mut events = rows.iter().map(event_from_row).collect::<Result<Vec<_>, _>>()?;
+        let more = events.len() > limit as usize;
+        events.truncate(limit as usize);
+        let next = if more {
+            events.last().map(|event| event.id.clone())
+        } else {
+            None
+        };
+        Ok(AuditPage { events, next })
+    }
+}

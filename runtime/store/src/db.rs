@@ -1,0 +1,164 @@
+//! The connection pool, transactions, ids and time.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyPool, ConnectOptions, Connection, Executor, Transaction};
+
+use crate::StoreError;
+
+/// Which database the store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The database, shared by every request and worker of one process.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub(crate) pool: AnyPool,
+    backend: Backend,
+}
+
+/// A transaction: the writes of one step, committed together or not at all.
+#[derive(Debug)]
+pub struct Tx {
+    pub(crate) inner: Transaction<'static, Any>,
+}
+
+/// A new time-ordered id (UUID v7), so ids sort by creation.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// Now, in Unix milliseconds: how every time is stored.
+pub fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| i64::try_from(since.as_millis()).unwrap_or(i64::MAX))
+}
+
+// SQLite allows one writer at a time; a handful of connections keeps readers busy without
+// queueing writers behind long lock waits. PostgreSQL handles real concurrency.
+const SQLITE_CONNECTIONS: u32 = 8;
+const POSTGRES_CONNECTIONS: u32 = 16;
+// Long enough to ride out a burst of writers; a busy SQLite waits instead of failing.
+const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
+
+impl Store {
+    /// Opens (creating, for SQLite) the database at `url` and brings its schema up to date.
+    ///
+    /// `sqlite://path/to/file.db` or `postgres://user@host/db`; a bare path means SQLite.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let (url, backend) = normalise(url);
+        let connect_error = |source| StoreError::Connect {
+            url: url.clone(),
+            source,
+        };
+        let options: AnyConnectOptions = url.parse().map_err(connect_error)?;
+        let options = options.disable_statement_logging();
+        let pool_options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));
+        let pool = match backend {
+            Backend::Sqlite => {
+                // WAL lets readers run beside the writer; it is a property of the file, set
+                // once, with one connection (it needs an exclusive lock).
+                let mut first = sqlx::AnyConnection::connect_with(&options)
+                    .await
+                    .map_err(connect_error)?;
+                first
+                    .execute("PRAGMA journal_mode = WAL")
+                    .await
+                    .map_err(connect_error)?;
+                first.close().await.map_err(connect_error)?;
+                pool_options
+                    .max_connections(SQLITE_CONNECTIONS)
+                    .after_connect(|connection, _| {
+                        Box::pin(async move {
+                            // NORMAL in WAL mode: a commit survives a crash of the process
+                            // (not of the machine's power), at a fraction of FULL's fsyncs.
+                            connection.execute("PRAGMA synchronous = NORMAL").await?;
+                            let timeout = format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}");
+                            connection.execute(sqlx::AssertSqlSafe(timeout)).await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(options)
+                    .await
+                    .map_err(connect_error)?
+            }
+            Backend::Postgres => pool_options
+                .max_connections(POSTGRES_CONNECTIONS)
+                .connect_with(options)
+                .await
+                .map_err(connect_error)?,
+        };
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Store { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Starts a write transaction. On SQLite it takes the write lock at once (`IMMEDIATE`),
+    /// so a transaction that reads before it writes cannot fail half-way on a stale snapshot.
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        let inner = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
+        Ok(Tx { inner })
+    }
+
+    /// Closes every connection, waiting for those in use.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), StoreError> {
+        self.inner.commit().await?;
+        Ok(())
+    }
+}
+
+fn normalise(url: &str) -> (String, Backend) {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return (url.to_owned(), Backend::Postgres);
+    }
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    let separator = if path.contains('?') { '&' } else { '?' };
+    let create = if path.contains("mode=") {
+        String::new()
+    } else {
+        format!("{separator}mode=rwc")
+    };
+    (format!("sqlite://{path}{create}"), Backend::Sqlite)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        assert_eq!(
+            normalise("assent.db"),
+            ("sqlite://assent.db?mode=rwc".into(), Backend::Sqlite)
+        );
+        assert_eq!(
+            normalise("sqlite:///tmp/a.db"),
+            ("sqlite:///tmp/a.db?mode=rwc".into(), Backend::Sqlite)
+        );
+        assert_eq!(
+            normalise("postgres://postgres@127.0.0.1/test").1,
+            Backend::Postgres
+        );
+    }
+}

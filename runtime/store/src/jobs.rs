@@ -1,0 +1,177 @@
+//! Durable timers: request expiry, notification timeouts, queued escalation, deescalation.
+//!
+//! A worker *leases* due jobs (sets `lease_until` in the future and its own name as owner);
+//! while the lease lasts no other worker takes them — on PostgreSQL the claiming query skips
+//! rows another replica has locked, on SQLite the single writer serialises claims. The job
+//! row is deleted by [`Tx::complete_job`] in the transaction of the step it fired, and only
+//! if the lease is still the worker's: if a worker dies, its lease runs out and another
+//! worker fires the job; if it was merely slow and lost the lease, its step does not commit.
+
+use assent_engine::Trigger;
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::{Backend, Store, StoreError, Tx, new_id, now_millis};
+
+/// A timer to store.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub run_id: String,
+    pub trigger: Trigger,
+    /// When it fires, Unix milliseconds.
+    pub due_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Job {
+    pub id: String,
+    pub org_id: String,
+    pub run_id: String,
+    pub trigger: Trigger,
+    pub due_at: i64,
+    /// How many times a worker has taken it, this time included.
+    pub attempts: i64,
+}
+
+fn job_from_row(row: &AnyRow) -> Result<Job, StoreError> {
+    let trigger: String = row.try_get("trigger")?;
+    Ok(Job {
+        id: row.try_get("id")?,
+        org_id: row.try_get("org_id")?,
+        run_id: row.try_get("run_id")?,
+        trigger: serde_json::from_str(&trigger).map_err(StoreError::corrupt("job trigger"))?,
+        due_at: row.try_get("due_at")?,
+        attempts: row.try_get("attempts")?,
+    })
+}
+
+const CLAIM_POSTGRES: &str = "UPDATE jobs SET lease_until = $1, lease_owner = $2, attempts = attempts + 1
+    WHERE id IN (SELECT id FROM jobs WHERE due_at <= $3 AND lease_until <= $3
+                 ORDER BY due_at LIMIT $4 FOR UPDATE SKIP LOCKED)
+    RETURNING id, org_id, run_id, trigger, due_at, attempts";
+
+const CLAIM_SQLITE: &str = "UPDATE jobs SET lease_until = $1, lease_owner = $2, attempts = attempts + 1
+    WHERE id IN (SELECT id FROM jobs WHERE due_at <= $3 AND lease_until <= $3
+                 ORDER BY due_at LIMIT $4)
+    RETURNING id, org_id, run_id, trigger, due_at, attempts";
+
+impl Tx {
+    pub async fn schedule(&mut self, org_id: &str, jobs: &[NewJob]) -> Result<(), StoreError> {
+        let now = now_millis();
+        for job in jobs {
+            sqlx::query(
+                "INSERT INTO jobs (id, org_id, run_id, trigger, due_at, lease_until, lease_owner, attempts, created_at)
+                 VALUES ($1, $2, $3, $4, $5, 0, NULL, 0, $6)",
+            )
+            .bind(new_id())
+            .bind(org_id)
+            .bind(&job.run_id)
+            .bind(serde_json::to_string(&job.trigger).map_err(StoreError::corrupt("job trigger"))?)
+            .bind(job.due_at)
+            .bind(now)
+            .execute(&mut *self.inner)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Drops the run's pending timers (the one being completed, if any, is left to
+    /// [`Tx::complete_job`]).
+    pub async fn cancel_jobs(
+        &mut self,
+        org_id: &str,
+        run_id: &str,
+        except: Option<&str>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM jobs WHERE org_id = $1 AND run_id = $2 AND id <> $3")
+            .bind(org_id)
+            .bind(run_id)
+            .bind(except.unwrap_or(""))
+            .execute(&mut *self.inner)
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes a fired job if `owner` still holds its lease. `false`: the lease was lost
+    /// and the caller must roll back, because another worker owns the job now.
+    pub async fn complete_job(&mut self, job_id: &str, owner: &str) -> Result<bool, StoreError> {
+        let deleted = sqlx::query("DELETE FROM jobs WHERE id = $1 AND lease_owner = $2")
+            .bind(job_id)
+            .bind(owner)
+            .execute(&mut *self.inner)
+            .await?;
+        Ok(deleted.rows_affected() == 1)
+    }
+}
+
+impl Store {
+    /// Leases up to `limit` due jobs to `owner` for `lease_ms`.
+    pub async fn claim_due(&self, owner: &str, lease_ms: i64, limit: u32) -> Result<Vec<Job>, StoreError> {
+        let now = now_millis();
+        let sql = match self.backend() {
+            Backend::Postgres => CLAIM_POSTGRES,
+            Backend::Sqlite => CLAIM_SQLITE,
+        };
+        let rows = sqlx::query(sql)
+            .bind(now + lease_ms)
+            .bind(owner)
+            .bind(now)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(job_from_row).collect()
+    }
+
+    /// Leases one job now, due or not — used to run a queued escalation straight away.
+    /// `None` if it is gone or someone else holds it.
+    pub async fn claim_job(&self, job_id: &str, owner: &str, lease_ms: i64) -> Result<Option<Job>, StoreError> {
+        let now = now_millis();
+        let row = sqlx::query(
+            "UPDATE jobs SET lease_until = $1, lease_owner = $2, attempts = attempts + 1
+             WHERE id = $3 AND lease_until <= $4
+             RETURNING id, org_id, run_id, trigger, due_at, attempts",
+        )
+        .bind(now + lease_ms)
+        .bind(owner)
+        .bind(job_id)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+
+    /// Gives a job back to be tried again at `retry_at` (after a failure that was not the
+    /// run's fault, such as the database going away mid-step).
+    pub async fn release_job(&self, job_id: &str, owner: &str, retry_at: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE jobs SET lease_until = $1, lease_owner = NULL WHERE id = $2 AND lease_owner = $3")
+            .bind(retry_at)
+            .bind(job_id)
+            .bind(owner)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// When the next job becomes claimable, if any is waiting.
+    pub async fn next_job_at(&self) -> Result<Option<i64>, StoreError> {
+        let next: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(CASE WHEN lease_until > due_at THEN lease_until ELSE due_at END) FROM jobs",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(next)
+    }
+
+    /// The run's pending jobs, soonest first.
+    pub async fn jobs_for_run(&self, org_id: &str, run_id: &str) -> Result<Vec<Job>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, org_id, run_id, trigger, due_at, attempts FROM jobs WHERE org_id = $1 AND run_id = $2 ORDER BY due_at, id",
+        )
+        .bind(org_id)
+        .bind(run_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(job_from_row).collect()
+    }
+}

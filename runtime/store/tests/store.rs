@@ -1,0 +1,283 @@
+//! The store against real databases: SQLite always, PostgreSQL when `DATABASE_URL` is set.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::{BTreeMap, HashSet};
+
+use assent_engine::{RunStatus, Trigger};
+use assent_store::{
+    FlowParams, Idempotency, NewEvent, NewFlow, NewJob, PluginRecord, RunBody, RunRecord, Store,
+    StoredResponse, now_millis,
+};
+use assent_tests::test_databases;
+
+async fn org_with_flow(store: &Store, slug: &str) -> (String, String, String) {
+    let org = store
+        .create_organization(slug, slug, &format!("admin@{slug}.test"))
+        .await
+        .unwrap();
+    let org_id = org.organization.id.clone();
+    let record = PluginRecord {
+        hash: "abc".into(),
+        size: 3,
+        sdk: "rust".into(),
+        contract_version: "0.1.0".into(),
+        handlers: vec!["get_permissions".into()],
+        created_at: 0,
+    };
+    store.put_plugin(&org_id, &record, b"abc").await.unwrap();
+    let environment = store.ensure_environment(&org_id, "main").await.unwrap();
+    let flow = store
+        .put_flow(
+            &org_id,
+            &NewFlow {
+                name: "approval".into(),
+                label: "Approval".into(),
+                environment_id: environment,
+                vars: BTreeMap::new(),
+                fields: Vec::new(),
+                params: FlowParams::default(),
+                plugin_hash: "abc".into(),
+                strategy_hash: None,
+            },
+        )
+        .await
+        .unwrap();
+    (org_id, flow.id, org.admin.id)
+}
+
+fn run(org_id: &str, flow_id: &str, requester: &str) -> RunRecord {
+    RunRecord {
+        id: assent_store::new_id(),
+        org_id: org_id.into(),
+        flow_id: flow_id.into(),
+        flow_name: "approval".into(),
+        requester_id: requester.into(),
+        status: RunStatus::Requested,
+        notification: 0,
+        version: 1,
+        body: RunBody::default(),
+        created_at: now_millis(),
+        updated_at: now_millis(),
+    }
+}
+
+#[tokio::test]
+async fn rows_belong_to_their_organisation_and_runs_change_only_from_the_version_read() {
+    for database in test_databases().await {
+        let store = Store::connect(&database.url).await.unwrap();
+        let (a, flow, admin) = org_with_flow(&store, "acme").await;
+        let (b, _, _) = org_with_flow(&store, "globex").await;
+
+        let mut record = run(&a, &flow, &admin);
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_run(&record).await.unwrap();
+        tx.commit().await.unwrap();
+
+        assert!(store.run(&a, &record.id).await.unwrap().is_some(), "{}", database.kind);
+        assert!(store.run(&b, &record.id).await.unwrap().is_none(), "{}", database.kind);
+        assert!(store.flow_version(&b, &flow).await.unwrap().is_none());
+        assert!(store.user(&b, &admin).await.unwrap().is_none());
+        assert!(store.plugin_bytes(&a, "abc").await.unwrap().is_some());
+
+        // Two steps read version 1; only the first to commit wins.
+        record.version = 2;
+        record.status = RunStatus::Approved;
+        let mut tx = store.begin().await.unwrap();
+        assert!(tx.update_run(&record).await.unwrap());
+        tx.commit().await.unwrap();
+        let mut late = record.clone();
+        late.status = RunStatus::Denied;
+        let mut tx = store.begin().await.unwrap();
+        assert!(!tx.update_run(&late).await.unwrap(), "{}", database.kind);
+        tx.commit().await.unwrap();
+        assert_eq!(
+            store.run(&a, &record.id).await.unwrap().unwrap().status,
+            RunStatus::Approved
+        );
+
+        // Slugs are unique; the error names the slug.
+        let error = store
+            .create_organization("acme", "Acme again", "x@acme.test")
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "an organisation with slug `acme` already exists"
+        );
+    }
+}
+
+#[tokio::test]
+async fn tokens_are_stored_hashed_and_name_their_user() {
+    for database in test_databases().await {
+        let store = Store::connect(&database.url).await.unwrap();
+        let org = store
+            .create_organization("initech", "Initech", "Peter@Initech.test")
+            .await
+            .unwrap();
+        assert!(org.token.starts_with("assent_"));
+        let principal = store.authenticate(&org.token).await.unwrap().unwrap();
+        assert_eq!(principal.org_id, org.organization.id);
+        assert_eq!(principal.user.email, "peter@initech.test");
+        assert!(store.authenticate("assent_forged").await.unwrap().is_none());
+    }
+}
+
+/// Two stores (as two server processes would have) claim the same due jobs concurrently:
+/// every job is completed exactly once.
+#[tokio::test]
+async fn two_workers_never_fire_the_same_job() {
+    for database in test_databases().await {
+        let first = Store::connect(&database.url).await.unwrap();
+        let second = Store::connect(&database.url).await.unwrap();
+        let (org, flow, admin) = org_with_flow(&first, "jobs").await;
+        let record = run(&org, &flow, &admin);
+        let mut tx = first.begin().await.unwrap();
+        tx.insert_run(&record).await.unwrap();
+        let jobs: Vec<NewJob> = (0..120)
+            .map(|i| NewJob {
+                run_id: record.id.clone(),
+                trigger: Trigger::NotificationTimeout { notification: i },
+                due_at: now_millis() - 1,
+            })
+            .collect();
+        tx.schedule(&org, &jobs).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let work = |store: Store, owner: &'static str| async move {
+            let mut fired = Vec::new();
+            loop {
+                let claimed = store.claim_due(owner, 30_000, 7).await.unwrap();
+                if claimed.is_empty() {
+                    break;
+                }
+                for job in claimed {
+                    let mut tx = store.begin().await.unwrap();
+                    assert!(tx.complete_job(&job.id, owner).await.unwrap());
+                    tx.commit().await.unwrap();
+                    fired.push(job.id);
+                }
+            }
+            fired
+        };
+        let (a, b) = tokio::join!(
+            tokio::spawn(work(first.clone(), "worker-a")),
+            tokio::spawn(work(second.clone(), "worker-b"))
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        let all: HashSet<_> = a.iter().chain(&b).collect();
+        assert_eq!(a.len() + b.len(), 120, "{}: every job fired", database.kind);
+        assert_eq!(all.len(), 120, "{}: no job fired twice", database.kind);
+        assert!(first.jobs_for_run(&org, &record.id).await.unwrap().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn a_worker_that_lost_its_lease_cannot_complete_the_job() {
+    for database in test_databases().await {
+        let store = Store::connect(&database.url).await.unwrap();
+        let (org, flow, admin) = org_with_flow(&store, "lease").await;
+        let record = run(&org, &flow, &admin);
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_run(&record).await.unwrap();
+        tx.schedule(
+            &org,
+            &[NewJob {
+                run_id: record.id.clone(),
+                trigger: Trigger::RequestTimeout,
+                due_at: now_millis() - 1,
+            }],
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+
+        // The first worker's lease is already over when it finishes; another took the job.
+        let slow = store.claim_due("slow", -1, 10).await.unwrap();
+        assert_eq!(slow.len(), 1);
+        let fast = store.claim_due("fast", 30_000, 10).await.unwrap();
+        assert_eq!(fast.len(), 1);
+        assert_eq!(fast[0].attempts, 2);
+        let mut tx = store.begin().await.unwrap();
+        assert!(!tx.complete_job(&slow[0].id, "slow").await.unwrap());
+        drop(tx);
+        let mut tx = store.begin().await.unwrap();
+        assert!(tx.complete_job(&fast[0].id, "fast").await.unwrap());
+        tx.commit().await.unwrap();
+        assert_eq!(store.next_job_at().await.unwrap(), None);
+    }
+}
+
+#[tokio::test]
+async fn idempotency_keys_replay_and_refuse_reuse() {
+    for database in test_databases().await {
+        let store = Store::connect(&database.url).await.unwrap();
+        let (org, _, _) = org_with_flow(&store, "idem").await;
+        assert_eq!(
+            store.begin_idempotent(&org, "k1", "f1").await.unwrap(),
+            Idempotency::Proceed
+        );
+        assert_eq!(
+            store.begin_idempotent(&org, "k1", "f1").await.unwrap(),
+            Idempotency::InProgress
+        );
+        let response = StoredResponse {
+            status: 201,
+            body: "{\"id\":1}".into(),
+        };
+        store.finish_idempotent(&org, "k1", &response).await.unwrap();
+        assert_eq!(
+            store.begin_idempotent(&org, "k1", "f1").await.unwrap(),
+            Idempotency::Replay(response)
+        );
+        assert_eq!(
+            store.begin_idempotent(&org, "k1", "other").await.unwrap(),
+            Idempotency::Mismatch
+        );
+        assert_eq!(
+            store.begin_idempotent(&org, "k2", "f2").await.unwrap(),
+            Idempotency::Proceed
+        );
+        store.abandon_idempotent(&org, "k2").await.unwrap();
+        assert_eq!(
+            store.begin_idempotent(&org, "k2", "f2").await.unwrap(),
+            Idempotency::Proceed
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_audit_log_pages_in_order() {
+    for database in test_databases().await {
+        let store = Store::connect(&database.url).await.unwrap();
+        let (org, _, _) = org_with_flow(&store, "audit").await;
+        let (other, _, _) = org_with_flow(&store, "other").await;
+        let events: Vec<NewEvent> = (0..5)
+            .map(|i| NewEvent {
+                run_id: None,
+                kind: format!("kind-{i}"),
+                actor: None,
+                data: serde_json::json!({ "i": i }),
+            })
+            .collect();
+        store.append(&org, &events).await.unwrap();
+        store.append(&other, &events[..1]).await.unwrap();
+        let first = store.audit(&org, None, None, 3).await.unwrap();
+        assert_eq!(
+            first.events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(),
+            ["kind-0", "kind-1", "kind-2"]
+        );
+        let rest = store
+            .audit(&org, None, first.next.as_deref(), 3)
+            .await
+            .unwrap();
+        assert_eq!(
+            rest.events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(),
+            ["kind-3", "kind-4"]
+        );
+        assert_eq!(rest.next, None);
+        let one = &first.events[1];
+        assert_eq!(store.event(&org, &one.id).await.unwrap().as_ref(), Some(one));
+        assert_eq!(store.event(&other, &one.id).await.unwrap(), None);
+    }
+}
