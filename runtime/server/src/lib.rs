@@ -1,1 +1,119 @@
-//! placeholder
+//! The Assent server: the approval runtime behind an HTTP API.
+//!
+//! - [`runner`]: takes each step of a run through the state machine (`assent-engine`), the
+//!   flow's plugins (`assent-plugin-host`) and the store (`assent-store`);
+//! - [`worker`]: fires durable timers (expiry, forwarding, escalation, deescalation);
+//! - [`api`]: `/api/v1`, the Events API, admin endpoints and the audit log;
+//! - [`examples`]: loads the example flows into a demo organisation for `assent serve`.
+
+pub mod api;
+mod error;
+pub mod examples;
+mod plugins;
+pub mod runner;
+pub mod worker;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use assent_plugin_host::{HostConfig, PluginHost};
+use assent_store::Store;
+
+pub use api::{AppState, openapi, router};
+pub use error::RuntimeError;
+pub use plugins::Plugins;
+pub use runner::Runner;
+pub use worker::WorkerConfig;
+
+/// How to run a server.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    /// `sqlite://…` or `postgres://…`.
+    pub database_url: String,
+    /// Where compiled plugins are cached between restarts.
+    pub cache_dir: Option<PathBuf>,
+    pub operator_token: Option<String>,
+    pub worker: WorkerConfig,
+}
+
+/// Failure to start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] assent_store::StoreError),
+    #[error(transparent)]
+    Host(#[from] assent_plugin_host::HostError),
+    #[error("cannot listen on `{addr}`: {source}")]
+    Listen {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A running server's parts, for embedding and tests.
+#[derive(Debug)]
+pub struct Server {
+    pub runner: Runner,
+    pub addr: SocketAddr,
+    serve: tokio::task::JoinHandle<()>,
+    worker: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    /// Opens the store, starts the plugin host, the timer worker and the HTTP listener.
+    pub async fn start(config: ServerConfig) -> Result<Server, StartError> {
+        let store = Store::connect(&config.database_url).await?;
+        let host = PluginHost::new(HostConfig {
+            cache_dir: config.cache_dir.clone(),
+            ..HostConfig::default()
+        })?;
+        let runner = Runner::new(store, Plugins::new(host));
+        Server::start_with(runner, config).await
+    }
+
+    /// Starts serving with an existing runner.
+    pub async fn start_with(runner: Runner, config: ServerConfig) -> Result<Server, StartError> {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| StartError::Listen {
+                addr: config.listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Listen {
+            addr: config.listen,
+            source,
+        })?;
+        let state = AppState {
+            runner: runner.clone(),
+            operator_token: config.operator_token.map(Arc::from),
+        };
+        let app = router(state);
+        let serve = tokio::spawn(async move {
+            if let Err(error) = axum::serve(listener, app).await {
+                tracing::error!(%error, "the HTTP server stopped");
+            }
+        });
+        let worker = worker::spawn(runner.clone(), config.worker);
+        Ok(Server {
+            runner,
+            addr,
+            serve,
+            worker,
+        })
+    }
+
+    /// Waits until the server stops (it runs until the process ends).
+    pub async fn wait(self) {
+        let _ = self.serve.await;
+        self.worker.abort();
+    }
+
+    /// Stops listening and firing timers at once, as a crash would.
+    pub fn abort(&self) {
+        self.serve.abort();
+        self.worker.abort();
+    }
+}

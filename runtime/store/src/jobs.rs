@@ -57,14 +57,17 @@ const CLAIM_SQLITE: &str = "UPDATE jobs SET lease_until = $1, lease_owner = $2, 
     RETURNING id, org_id, run_id, trigger, due_at, attempts";
 
 impl Tx {
-    pub async fn schedule(&mut self, org_id: &str, jobs: &[NewJob]) -> Result<(), StoreError> {
+    /// Stores `jobs`; returns their ids.
+    pub async fn schedule(&mut self, org_id: &str, jobs: &[NewJob]) -> Result<Vec<String>, StoreError> {
         let now = now_millis();
+        let mut ids = Vec::with_capacity(jobs.len());
         for job in jobs {
+            let id = new_id();
             sqlx::query(
                 "INSERT INTO jobs (id, org_id, run_id, trigger, due_at, lease_until, lease_owner, attempts, created_at)
                  VALUES ($1, $2, $3, $4, $5, 0, NULL, 0, $6)",
             )
-            .bind(new_id())
+            .bind(&id)
             .bind(org_id)
             .bind(&job.run_id)
             .bind(serde_json::to_string(&job.trigger).map_err(StoreError::corrupt("job trigger"))?)
@@ -72,8 +75,9 @@ impl Tx {
             .bind(now)
             .execute(&mut *self.inner)
             .await?;
+            ids.push(id);
         }
-        Ok(())
+        Ok(ids)
     }
 
     /// Drops the run's pending timers (the one being completed, if any, is left to

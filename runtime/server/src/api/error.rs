@@ -1,0 +1,185 @@
+//! API errors: JSON with a stable `code`, a message saying what was wrong and what to do,
+//! and for invalid inputs the problem with each field. 4xx for the caller's mistakes; 5xx only
+//! when the server itself failed.
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::RuntimeError;
+use assent_store::StoreError;
+
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    /// Stable, for programs: `not_found`, `invalid_inputs`, `conflict`, …
+    pub code: &'static str,
+    /// For people.
+    pub message: String,
+    pub details: Option<Value>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    pub fn not_found(what: impl std::fmt::Display) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("{what} does not exist"))
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    pub fn admin_only() -> ApiError {
+        ApiError::forbidden("only an admin of the organisation may do this; use an admin's token")
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: ErrorContent<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrorContent<'a> {
+    code: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: Option<&'a Value>,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: ErrorContent {
+                code: self.code,
+                message: &self.message,
+                details: self.details.as_ref(),
+            },
+        };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> ApiError {
+        match error {
+            StoreError::Conflict(what) => {
+                ApiError::new(StatusCode::CONFLICT, "conflict", format!("{what} already exists"))
+            }
+            other => {
+                tracing::error!(error = %other, "storage failed");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "storage_failed",
+                    "the server could not read or write its database; try again shortly",
+                )
+            }
+        }
+    }
+}
+
+impl From<RuntimeError> for ApiError {
+    fn from(error: RuntimeError) -> ApiError {
+        let message = error.to_string();
+        match error {
+            RuntimeError::NotFound(_) => ApiError::new(StatusCode::NOT_FOUND, "not_found", message),
+            RuntimeError::Forbidden(_) | RuntimeError::RevokeNotAllowed(_) => {
+                ApiError::forbidden(message)
+            }
+            RuntimeError::Rejected(_) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
+            RuntimeError::InvalidInputs(errors) => ApiError {
+                details: Some(Value::Array(
+                    errors
+                        .iter()
+                        .map(|error| json!({ "field": error.field(), "message": error.to_string() }))
+                        .collect(),
+                )),
+                ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_inputs", message)
+            },
+            RuntimeError::PluginUnavailable { .. } | RuntimeError::Plugin(_) => {
+                ApiError::new(StatusCode::BAD_GATEWAY, "plugin_failed", message)
+            }
+            RuntimeError::Busy => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", message),
+            RuntimeError::Store(error) => error.into(),
+        }
+    }
+}
+
+/// A JSON body whose problems become `invalid_request` errors naming the field, e.g.
+/// "`flow_inputs.duration`: invalid type: integer `3`, expected a string".
+#[derive(Debug)]
+pub struct Body<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(Body(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+/// A JSON body that may be left out (then it is `T::default()`).
+#[derive(Debug)]
+pub struct OptionalBody<T>(pub T);
+
+impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = axum::body::Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| ApiError::bad_request(format!("the body could not be read: {}", rejection.body_text())))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalBody(T::default()));
+        }
+        serde_json::from_slice(&bytes)
+            .map(OptionalBody)
+            .map_err(|error| ApiError::bad_request(format!("the body does not fit: {error}")))
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> ApiError {
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body as JSON with `Content-Type: application/json`",
+        ),
+        JsonRejection::JsonSyntaxError(error) => {
+            ApiError::bad_request(format!("the body is not valid JSON: {}", inner(&error.body_text())))
+        }
+        JsonRejection::JsonDataError(error) => {
+            ApiError::bad_request(format!("the body does not fit: {}", inner(&error.body_text())))
+        }
+        other => ApiError::bad_request(format!("the body could not be read: {}", other.body_text())),
+    }
+}
+
+/// axum's text is "Failed to deserialize …: path: message"; keep the useful tail.
+fn inner(text: &str) -> String {
+    let tail = text.split_once("body into the target type: ").map_or(text, |(_, tail)| tail);
+    match tail.split_once(": ") {
+        Some((path, message)) if !path.contains(' ') => format!("`{path}`: {message}"),
+        _ => tail.to_owned(),
+    }
+}

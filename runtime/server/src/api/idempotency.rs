@@ -1,0 +1,116 @@
+//! `Idempotency-Key` on the API's POSTs: a retry with the same key and body gets the first
+//! response again (marked `Idempotent-Replayed: true`) instead of acting twice.
+
+use std::future::Future;
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::{ApiError, AppState, Tenant};
+use assent_store::{Idempotency, StoredResponse};
+
+const HEADER: &str = "idempotency-key";
+const MAX_KEY_LENGTH: usize = 255;
+
+fn json_response(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [(axum::http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        body,
+    )
+        .into_response()
+}
+
+/// Runs `handle` once per key; `what` (the route) and `body` identify the request.
+pub async fn idempotent<B, F, Fut>(
+    state: &AppState,
+    tenant: &Tenant,
+    headers: &HeaderMap,
+    what: &str,
+    body: &B,
+    handle: F,
+) -> Response
+where
+    B: Serialize,
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<(StatusCode, String), ApiError>>,
+{
+    let Some(key) = headers.get(HEADER) else {
+        return match handle().await {
+            Ok((status, body)) => json_response(status, body),
+            Err(error) => error.into_response(),
+        };
+    };
+    let key = match key.to_str() {
+        Ok(key) if !key.is_empty() && key.len() <= MAX_KEY_LENGTH => key.to_owned(),
+        _ => {
+            return ApiError::bad_request(format!(
+                "`Idempotency-Key` must be 1 to {MAX_KEY_LENGTH} visible ASCII characters"
+            ))
+            .into_response();
+        }
+    };
+    let mut digest = Sha256::new();
+    digest.update(what.as_bytes());
+    digest.update(serde_json::to_vec(body).unwrap_or_default());
+    let fingerprint = hex::encode(digest.finalize());
+    let store = state.runner.store();
+    let begun = match store.begin_idempotent(tenant.org_id(), &key, &fingerprint).await {
+        Ok(begun) => begun,
+        Err(error) => return ApiError::from(error).into_response(),
+    };
+    match begun {
+        Idempotency::Proceed => {}
+        Idempotency::Replay(stored) => {
+            let mut response = json_response(
+                StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK),
+                stored.body,
+            );
+            response
+                .headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+            return response;
+        }
+        Idempotency::InProgress => {
+            return ApiError::new(
+                StatusCode::CONFLICT,
+                "request_in_progress",
+                format!("a request with `Idempotency-Key: {key}` is still being handled; retry in a moment"),
+            )
+            .into_response();
+        }
+        Idempotency::Mismatch => {
+            return ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                format!("`Idempotency-Key: {key}` was already used for a different request; use a new key"),
+            )
+            .into_response();
+        }
+    }
+    let (status, body) = match handle().await {
+        Ok(done) => done,
+        Err(error) if error.status.is_server_error() => {
+            // Not the caller's fault, so a retry must really run again.
+            let _ = store.abandon_idempotent(tenant.org_id(), &key).await;
+            return error.into_response();
+        }
+        Err(error) => {
+            let status = error.status;
+            let response = error.into_response();
+            let (_, body) = response.into_parts();
+            let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+            (status, String::from_utf8_lossy(&bytes).into_owned())
+        }
+    };
+    let stored = StoredResponse {
+        status: status.as_u16(),
+        body,
+    };
+    if let Err(error) = store.finish_idempotent(tenant.org_id(), &key, &stored).await {
+        tracing::warn!(%error, "could not keep the response for an idempotency key");
+    }
+    json_response(status, stored.body)
+}

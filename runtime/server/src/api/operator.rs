@@ -1,0 +1,85 @@
+//! The operator's endpoints: organisations and their first admin.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::views::{UserRef, timestamp};
+use super::{ApiError, AppState, Body, Operator};
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateOrganization {
+    /// Short unique name, lowercase letters, digits and `-`.
+    pub slug: String,
+    pub name: String,
+    /// The first admin; their API token is in the response, once.
+    pub admin_email: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrganizationView {
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedOrganization {
+    pub organization: OrganizationView,
+    pub admin: UserRef,
+    /// Shown only now; the server keeps a hash.
+    pub token: String,
+}
+
+fn valid_slug(slug: &str) -> bool {
+    !slug.is_empty()
+        && slug.len() <= 63
+        && slug
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// Creates an organisation with its first admin and their API token.
+#[utoipa::path(post, path = "/api/v1/orgs", tag = "operator", request_body = CreateOrganization,
+    responses((status = 201, body = CreatedOrganization), (status = 409, description = "slug taken")),
+    security(("operator_token" = [])))]
+pub async fn create_organization(
+    _: Operator,
+    State(state): State<AppState>,
+    Body(body): Body<CreateOrganization>,
+) -> Result<(StatusCode, Json<CreatedOrganization>), ApiError> {
+    if !valid_slug(&body.slug) {
+        return Err(ApiError::bad_request(format!(
+            "`{}` is not a usable slug; use 1 to 63 lowercase letters, digits and `-`",
+            body.slug
+        )));
+    }
+    if !body.admin_email.contains('@') {
+        return Err(ApiError::bad_request(format!(
+            "`{}` is not an email address",
+            body.admin_email
+        )));
+    }
+    let created = state
+        .runner
+        .store()
+        .create_organization(&body.slug, &body.name, &body.admin_email)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedOrganization {
+            organization: OrganizationView {
+                id: created.organization.id.clone(),
+                slug: created.organization.slug.clone(),
+                name: created.organization.name.clone(),
+                created_at: timestamp(created.organization.created_at),
+            },
+            admin: UserRef::from(&created.admin),
+            token: created.token,
+        }),
+    ))
+}

@@ -1,0 +1,35 @@
+use assent_engine::{FieldError, Forbidden, Rejection};
+use assent_plugin_host::CallError;
+use assent_store::StoreError;
+use thiserror::Error;
+
+/// Why the runtime could not carry out a request or a step.
+#[derive(Debug, Error)]
+pub enum RuntimeError {
+    #[error("{0} does not exist")]
+    NotFound(String),
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
+    #[error(transparent)]
+    Rejected(#[from] Rejection),
+    #[error("the request's inputs are not valid: {}", list(.0))]
+    InvalidInputs(Vec<FieldError>),
+    #[error("flow `{0}` does not allow revoking access (its `allow_revoke` param is false)")]
+    RevokeNotAllowed(String),
+    #[error("plugin `{hash}` is stored but cannot be loaded: {reason}; upload it again, rebuilt with the current SDK")]
+    PluginUnavailable { hash: String, reason: String },
+    #[error(transparent)]
+    Plugin(CallError),
+    #[error("the run kept changing while this step was being taken; try again")]
+    Busy,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn list(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}

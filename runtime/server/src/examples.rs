@@ -1,0 +1,1 @@
+//! Example flows for `assent serve`.
