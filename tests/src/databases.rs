@@ -36,7 +36,9 @@ pub async fn postgres_database() -> Option<TestDatabase> {
     let schema = format!("t_{}", uuid::Uuid::now_v7().simple());
     let mut connection = sqlx::postgres::PgConnection::connect(&base)
         .await
-        .unwrap_or_else(|error| panic!("DATABASE_URL is set but `{base}` is not reachable: {error}"));
+        .unwrap_or_else(|error| {
+            panic!("DATABASE_URL is set but `{base}` is not reachable: {error}")
+        });
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
         .execute(&mut connection)
         .await

@@ -43,7 +43,9 @@ pub enum FieldError {
         value: String,
         allowed: String,
     },
-    #[error("`{field}`: `{value}` is not a duration; give seconds or a length such as `30m`, `1h` or `1d`")]
+    #[error(
+        "`{field}`: `{value}` is not a duration; give seconds or a length such as `30m`, `1h` or `1d`"
+    )]
     BadDuration { field: String, value: String },
 }
 
@@ -198,7 +200,8 @@ fn check_field(field: &PromptField, input: &Value) -> Result<FieldValue, FieldEr
                     .collect::<Result<Vec<_>, _>>()?,
                 other => return Err(wrong("an array of integers", other)),
             };
-            list.iter().try_for_each(|item| allowed(&item.to_string()))?;
+            list.iter()
+                .try_for_each(|item| allowed(&item.to_string()))?;
             FieldValue::IntList(list)
         }
         FieldType::Bool => match input {
@@ -207,13 +210,15 @@ fn check_field(field: &PromptField, input: &Value) -> Result<FieldValue, FieldEr
         },
         FieldType::Duration => {
             let seconds = match input {
-                Value::Number(number) => number
-                    .as_u64()
-                    .ok_or_else(|| wrong("a whole number of seconds or a length such as `1h`", input))?,
-                Value::String(text) => parse_duration(text).ok_or_else(|| FieldError::BadDuration {
-                    field: name.clone(),
-                    value: text.clone(),
+                Value::Number(number) => number.as_u64().ok_or_else(|| {
+                    wrong("a whole number of seconds or a length such as `1h`", input)
                 })?,
+                Value::String(text) => {
+                    parse_duration(text).ok_or_else(|| FieldError::BadDuration {
+                        field: name.clone(),
+                        value: text.clone(),
+                    })?
+                }
                 other => return Err(wrong("a number of seconds or a length such as `1h`", other)),
             };
             if !field.allowed_values.is_empty()
@@ -224,7 +229,9 @@ fn check_field(field: &PromptField, input: &Value) -> Result<FieldValue, FieldEr
             {
                 return Err(FieldError::NotAllowed {
                     field: name.clone(),
-                    value: input.as_str().map_or_else(|| seconds.to_string(), str::to_owned),
+                    value: input
+                        .as_str()
+                        .map_or_else(|| seconds.to_string(), str::to_owned),
                     allowed: field.allowed_values.join(", "),
                 });
             }
@@ -316,7 +323,10 @@ mod tests {
         }
         match &values["ul"] {
             FieldValue::SlackUserList(users) => {
-                assert_eq!((users[0].id.as_str(), users[1].email.as_str()), ("U1", "bo@example.com"))
+                assert_eq!(
+                    (users[0].id.as_str(), users[1].email.as_str()),
+                    ("U1", "bo@example.com")
+                )
             }
             other => panic!("{other:?}"),
         }
@@ -352,7 +362,8 @@ mod tests {
         duration.allowed_values = vec!["30m".into(), "1h".into()];
         let fields = [reason, urgency, duration];
 
-        let values = check_inputs(&fields, &inputs(json!({"reason": "x", "duration": "60m"}))).unwrap();
+        let values =
+            check_inputs(&fields, &inputs(json!({"reason": "x", "duration": "60m"}))).unwrap();
         assert_eq!(values["urgency"], FieldValue::String("Normal".into()));
         assert_eq!(values["duration"], FieldValue::Duration(3600));
 

@@ -157,7 +157,11 @@ mod tests {
                         PermissionLevel::AllUsers => true,
                     };
                     let approver = by_level || role == Role::Admin;
-                    assert_eq!(for_other.may_approve(&actor).is_ok(), approver, "{level:?} {role:?}");
+                    assert_eq!(
+                        for_other.may_approve(&actor).is_ok(),
+                        approver,
+                        "{level:?} {role:?}"
+                    );
                     assert_eq!(for_other.may_deny(&actor).is_ok(), approver);
                     assert_eq!(for_other.may_revoke(&actor).is_ok(), approver);
 
@@ -172,8 +176,15 @@ mod tests {
                     } else {
                         Ok(())
                     };
-                    assert_eq!(own.may_approve(&actor), expected, "{level:?} {role:?} self={allow_self}");
-                    assert!(own.may_revoke(&actor).is_ok(), "the requester may give access back");
+                    assert_eq!(
+                        own.may_approve(&actor),
+                        expected,
+                        "{level:?} {role:?} self={allow_self}"
+                    );
+                    assert!(
+                        own.may_revoke(&actor).is_ok(),
+                        "the requester may give access back"
+                    );
                     assert!(own.may_view(&actor));
                 }
             }
@@ -192,7 +203,11 @@ mod tests {
             requester: &requester,
         };
         assert!(permissions.may_approve(&user("u1", Role::Guest)).is_ok());
-        assert!(permissions.may_approve(&user("alice", Role::Member)).is_ok());
+        assert!(
+            permissions
+                .may_approve(&user("alice", Role::Member))
+                .is_ok()
+        );
         assert!(permissions.may_approve(&user("bob", Role::Member)).is_err());
         assert!(permissions.may_approve(&user("root", Role::Admin)).is_ok());
         assert!(!permissions.may_view(&user("bob", Role::Member)));

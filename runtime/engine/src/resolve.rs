@@ -305,13 +305,20 @@ mod tests {
                     assert_eq!(trail[0].hook, step, "{context}");
                     match (&outcome, redirect_target(&outcome)) {
                         (HookOutcome::Proceed, _) => {
-                            assert_eq!(result, Ok(Resolution::Take { step, reason: None }), "{context}");
+                            assert_eq!(
+                                result,
+                                Ok(Resolution::Take { step, reason: None }),
+                                "{context}"
+                            );
                             assert_eq!(trail.len(), 1);
                         }
                         (HookOutcome::Ignore(message), _) => {
                             assert_eq!(
                                 result,
-                                Ok(Resolution::Ignore { step, message: message.clone() }),
+                                Ok(Resolution::Ignore {
+                                    step,
+                                    message: message.clone()
+                                }),
                                 "{context}"
                             );
                         }
@@ -324,17 +331,27 @@ mod tests {
                         }
                         (_, Some(to)) if reachable(from).contains(&to) => {
                             let reason = match &outcome {
-                                HookOutcome::Approve(reason) | HookOutcome::Deny(reason) => reason.clone(),
+                                HookOutcome::Approve(reason) | HookOutcome::Deny(reason) => {
+                                    reason.clone()
+                                }
                                 _ => Some("because".to_owned()),
                             };
-                            assert_eq!(result, Ok(Resolution::Take { step: to, reason }), "{context}");
+                            assert_eq!(
+                                result,
+                                Ok(Resolution::Take { step: to, reason }),
+                                "{context}"
+                            );
                             assert_eq!(trail.len(), 2, "{context}: the new step's hook is asked");
                             assert_eq!(trail[1].hook, to);
                         }
                         (_, Some(to)) => {
                             assert_eq!(
                                 result,
-                                Err(BadRedirect { hook: step, to, from }),
+                                Err(BadRedirect {
+                                    hook: step,
+                                    to,
+                                    from
+                                }),
                                 "{context}"
                             );
                         }
@@ -355,12 +372,15 @@ mod tests {
 
     #[test]
     fn hooks_that_send_each_other_back_and_forth_end() {
-        let (result, trail) = drive(Origin::Run(RunStatus::Requested), Step::Approve, |hook| {
-            match hook {
-                Step::Approve => HookOutcome::Deny(Some("no".into())),
-                _ => HookOutcome::Approve(Some("yes".into())),
-            }
-        });
+        let (result, trail) =
+            drive(
+                Origin::Run(RunStatus::Requested),
+                Step::Approve,
+                |hook| match hook {
+                    Step::Approve => HookOutcome::Deny(Some("no".into())),
+                    _ => HookOutcome::Approve(Some("yes".into())),
+                },
+            );
         assert_eq!(
             result,
             Ok(Resolution::Take {
@@ -385,7 +405,10 @@ mod tests {
             })
         );
         assert_eq!(
-            trail.iter().map(|decision| decision.hook).collect::<Vec<_>>(),
+            trail
+                .iter()
+                .map(|decision| decision.hook)
+                .collect::<Vec<_>>(),
             [Step::Request, Step::Approve]
         );
     }

@@ -199,10 +199,15 @@ mod tests {
 
     #[test]
     fn forwarding_moves_to_the_next_notification() {
-        let forward = transition(at(RunStatus::Requested, 0), Step::RequestForward, &plan()).unwrap();
+        let forward =
+            transition(at(RunStatus::Requested, 0), Step::RequestForward, &plan()).unwrap();
         assert_eq!((forward.notification, forward.notify), (1, Some(1)));
-        assert!(forward.schedule.is_empty(), "the second notification waits for ever");
-        let forward = transition(at(RunStatus::Requested, 1), Step::RequestForward, &plan()).unwrap();
+        assert!(
+            forward.schedule.is_empty(),
+            "the second notification waits for ever"
+        );
+        let forward =
+            transition(at(RunStatus::Requested, 1), Step::RequestForward, &plan()).unwrap();
         assert_eq!(
             forward.schedule,
             [Timer::NotificationTimeout {
@@ -231,15 +236,20 @@ mod tests {
             schedule_deescalation: false,
             ..plan()
         };
-        let escalate = transition(at(RunStatus::Approved, 0), Step::Escalate, &unscheduled).unwrap();
+        let escalate =
+            transition(at(RunStatus::Approved, 0), Step::Escalate, &unscheduled).unwrap();
         assert!(escalate.schedule.is_empty());
 
         let without_strategy = FlowPlan {
             has_strategy: false,
             ..plan()
         };
-        let escalate =
-            transition(at(RunStatus::Approved, 0), Step::Escalate, &without_strategy).unwrap();
+        let escalate = transition(
+            at(RunStatus::Approved, 0),
+            Step::Escalate,
+            &without_strategy,
+        )
+        .unwrap();
         assert_eq!(escalate.strategy, None);
     }
 
@@ -257,7 +267,10 @@ mod tests {
         for (step, status) in expected {
             let result = transition(at(RunStatus::Requested, 0), step, &plan()).unwrap();
             assert_eq!(result.status, status, "{step}");
-            assert_eq!(result.cancel_timers, status.is_terminal() || status == RunStatus::Approved);
+            assert_eq!(
+                result.cancel_timers,
+                status.is_terminal() || status == RunStatus::Approved
+            );
             assert_eq!(
                 result.strategy.is_some(),
                 matches!(step, Step::Escalate | Step::Deescalate),

@@ -16,14 +16,20 @@ pub enum Trigger {
     Deny,
     /// Notification `notification` (an index into the request's notifications) went
     /// unanswered for its timeout.
-    NotificationTimeout { notification: u32 },
+    NotificationTimeout {
+        notification: u32,
+    },
     /// Notification `notification` could not be delivered to any of its destinations.
-    DeliveryFailed { notification: u32 },
+    DeliveryFailed {
+        notification: u32,
+    },
     /// The request as a whole timed out (`get_timeout`).
     RequestTimeout,
     /// Queued when the run is approved.
     Escalate,
-    Deescalate { cause: DeescalateCause },
+    Deescalate {
+        cause: DeescalateCause,
+    },
 }
 
 /// Why access is being taken away.
@@ -98,7 +104,8 @@ pub fn attempt(position: Option<Position>, trigger: Trigger) -> Result<Option<St
         }
         Trigger::Approve => Step::Approve,
         Trigger::Deny => Step::Deny,
-        Trigger::NotificationTimeout { notification } | Trigger::DeliveryFailed { notification } => {
+        Trigger::NotificationTimeout { notification }
+        | Trigger::DeliveryFailed { notification } => {
             if status != RunStatus::Requested || notification != position.notification {
                 return Ok(None);
             }
@@ -114,7 +121,9 @@ pub fn attempt(position: Option<Position>, trigger: Trigger) -> Result<Option<St
         Trigger::Deescalate {
             cause: DeescalateCause::Revoke | DeescalateCause::Api,
         } => return Err(Rejection::NotEscalated { status }),
-        Trigger::RequestTimeout | Trigger::Escalate | Trigger::Deescalate { .. } => return Ok(None),
+        Trigger::RequestTimeout | Trigger::Escalate | Trigger::Deescalate { .. } => {
+            return Ok(None);
+        }
     };
     Ok(Some(step))
 }

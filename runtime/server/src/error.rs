@@ -16,7 +16,9 @@ pub enum RuntimeError {
     InvalidInputs(Vec<FieldError>),
     #[error("flow `{0}` does not allow revoking access (its `allow_revoke` param is false)")]
     RevokeNotAllowed(String),
-    #[error("plugin `{hash}` is stored but cannot be loaded: {reason}; upload it again, rebuilt with the current SDK")]
+    #[error(
+        "plugin `{hash}` is stored but cannot be loaded: {reason}; upload it again, rebuilt with the current SDK"
+    )]
     PluginUnavailable { hash: String, reason: String },
     #[error(transparent)]
     Plugin(CallError),

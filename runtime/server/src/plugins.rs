@@ -54,7 +54,12 @@ impl Plugins {
     }
 
     /// The organisation's plugin `hash`, loading it from the store on first use.
-    pub async fn get(&self, store: &Store, org_id: &str, hash: &str) -> Result<Plugin, RuntimeError> {
+    pub async fn get(
+        &self,
+        store: &Store,
+        org_id: &str,
+        hash: &str,
+    ) -> Result<Plugin, RuntimeError> {
         if let Some(plugin) = self.loaded.read().await.get(hash) {
             // Still check the tenant owns it: the cache is shared across tenants.
             if store.plugin(org_id, hash).await?.is_some() {
@@ -66,14 +71,14 @@ impl Plugins {
             .plugin_bytes(org_id, hash)
             .await?
             .ok_or_else(|| RuntimeError::NotFound(format!("plugin `{hash}`")))?;
-        let plugin = self
-            .host
-            .load(bytes)
-            .await
-            .map_err(|error| RuntimeError::PluginUnavailable {
-                hash: hash.to_owned(),
-                reason: error.to_string(),
-            })?;
+        let plugin =
+            self.host
+                .load(bytes)
+                .await
+                .map_err(|error| RuntimeError::PluginUnavailable {
+                    hash: hash.to_owned(),
+                    reason: error.to_string(),
+                })?;
         self.remember(&plugin).await;
         Ok(plugin)
     }

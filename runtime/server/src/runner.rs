@@ -71,8 +71,8 @@ pub struct StepResult {
     pub taken: Option<Step>,
     /// Set when a hook ignored the event: the step and the hook's message for the actor.
     pub ignored: Option<(Step, Option<String>)>,
-    /// Steps queued to run at once (an escalation after approval).
-    queued: Vec<String>,
+    /// Steps queued to run at once (an escalation after approval), leased to this process.
+    queued: Vec<Job>,
 }
 
 impl StepResult {
@@ -180,7 +180,11 @@ impl Runner {
 
     /// Starts a run: checks the inputs, asks the plugin where to send the request, and takes
     /// the `request` step (or wherever `on_request` sends it).
-    pub async fn request(&self, org_id: &str, request: NewRequest) -> Result<StepResult, RuntimeError> {
+    pub async fn request(
+        &self,
+        org_id: &str,
+        request: NewRequest,
+    ) -> Result<StepResult, RuntimeError> {
         let flow = self
             .store
             .flow(org_id, &request.flow)
@@ -231,7 +235,15 @@ impl Runner {
             Err(error) => return self.fail_new(&context, draft, Step::Request, &error).await,
         }
         match self
-            .advance(&context, draft, Trigger::Request, &request.requester, None, None, Some(session))
+            .advance(
+                &context,
+                draft,
+                Trigger::Request,
+                &request.requester,
+                None,
+                None,
+                Some(session),
+            )
             .await?
         {
             Advance::Done(result) => self.run_queued(result).await,
@@ -247,8 +259,8 @@ impl Runner {
         if result.queued.is_empty() {
             return Ok(result);
         }
-        for id in std::mem::take(&mut result.queued) {
-            self.run_now(&id).await;
+        for job in std::mem::take(&mut result.queued) {
+            self.run_now(&job).await;
         }
         if let Some(run) = self.store.run(&result.run.org_id, &result.run.id).await? {
             result.run = run;
@@ -361,7 +373,12 @@ impl Runner {
                 return Ok(());
             };
             let context = self.context_of(&run).await?;
-            let actor = system_user();
+            // Access is granted to and taken from the requester: they are the event's user,
+            // as in Sym. Forwarding and expiry happen on nobody's behalf.
+            let actor = match job.trigger {
+                Trigger::Escalate | Trigger::Deescalate { .. } => run.body.requester.clone(),
+                _ => system_user(),
+            };
             match self
                 .advance(&context, run, job.trigger, &actor, None, Some(job), None)
                 .await
@@ -381,19 +398,16 @@ impl Runner {
         Err(RuntimeError::Busy)
     }
 
-    /// Takes a freshly queued job (an escalation) now rather than at the worker's next look.
-    async fn run_now(&self, job_id: &str) {
-        match self.store.claim_job(job_id, &self.owner, LEASE_MS).await {
-            Ok(Some(job)) => {
-                if let Err(error) = self.fire(&job).await {
-                    tracing::warn!(job = job_id, %error, "queued step failed; the worker retries it");
-                    let _ = self.store.release_job(job_id, &self.owner, now_millis()).await;
-                }
-            }
-            Ok(None) => {}
-            Err(error) => tracing::warn!(job = job_id, %error, "could not take a queued step"),
+    /// Fires a queued job this process holds the lease of, rather than waiting for the worker.
+    async fn run_now(&self, job: &Job) {
+        if let Err(error) = self.fire(job).await {
+            tracing::warn!(job = %job.id, %error, "queued step failed; the worker retries it");
+            let _ = self
+                .store
+                .release_job(&job.id, &self.owner, now_millis())
+                .await;
+            self.wake.notify_one();
         }
-        self.wake.notify_one();
     }
 
     /// One attempt at moving `run` on by `trigger`. See the module docs for the phases.
@@ -540,9 +554,8 @@ impl Runner {
         };
 
         // 4. What the step does.
-        let change = transition(position, step, &run.body.plan).map_err(|_| {
-            RuntimeError::Rejected(Rejection::NotPending { status: run.status })
-        })?;
+        let change = transition(position, step, &run.body.plan)
+            .map_err(|_| RuntimeError::Rejected(Rejection::NotPending { status: run.status }))?;
         let mut output = None;
         if let Some(call) = change.strategy {
             match self.call_strategy(context, call, actor, step, &run).await {
@@ -557,7 +570,11 @@ impl Runner {
         run.notification = change.notification;
         run.version += 1;
         run.updated_at = now;
-        run.body.reason = hook_reason.clone().or(reason.clone());
+        // A step without a reason keeps the last one (an escalation after an auto-approval
+        // still shows why it was approved).
+        if let Some(reason) = hook_reason.clone().or(reason.clone()) {
+            run.body.reason = Some(reason);
+        }
         run.body.run.actors.insert(step, actor.clone());
         if let Some(reason) = &run.body.reason {
             run.body
@@ -566,16 +583,19 @@ impl Runner {
                 .insert(step, json!({ "reason": reason }));
         }
         if let Some(output) = &output {
-            run.body.outputs.insert(step.as_str().to_owned(), output.clone());
+            run.body
+                .outputs
+                .insert(step.as_str().to_owned(), output.clone());
         }
         let timers: Vec<NewJob> = change
             .schedule
             .iter()
-            .map(|timer| timer_job(&run.id, *timer, now))
+            .map(|timer| timer_job(&run.id, *timer, now, &self.owner))
             .collect();
-        if let Some(deescalate) = timers.iter().find(|job| {
-            matches!(job.trigger, Trigger::Deescalate { .. })
-        }) {
+        if let Some(deescalate) = timers
+            .iter()
+            .find(|job| matches!(job.trigger, Trigger::Deescalate { .. }))
+        {
             run.body.access_until = Some(deescalate.due_at);
         }
         events.push(NewEvent {
@@ -620,7 +640,7 @@ impl Runner {
         let job_ids = tx.schedule(&run.org_id, &timers).await?;
         tx.append(&run.org_id, &events).await?;
         tx.commit().await?;
-        if !timers.is_empty() {
+        if timers.iter().any(|timer| timer.leased_to.is_none()) {
             self.wake.notify_one();
         }
 
@@ -631,12 +651,18 @@ impl Runner {
                 self.record_plugin_error(&run, step, &error).await?;
             }
         }
-        let queued = change
-            .schedule
+        let queued = timers
             .iter()
             .zip(job_ids)
-            .filter(|(timer, _)| **timer == Timer::Escalate)
-            .map(|(_, id)| id)
+            .filter(|(timer, _)| timer.leased_to.is_some())
+            .map(|(timer, id)| Job {
+                id,
+                org_id: run.org_id.clone(),
+                run_id: run.id.clone(),
+                trigger: timer.trigger,
+                due_at: timer.due_at,
+                attempts: 1,
+            })
             .collect();
         Ok(Advance::Done(StepResult {
             run,
@@ -747,13 +773,18 @@ impl Runner {
 }
 
 /// The timer's job, due relative to `now`.
-fn timer_job(run_id: &str, timer: Timer, now: i64) -> NewJob {
-    let after = |seconds: u64| now.saturating_add(i64::try_from(seconds.saturating_mul(1000)).unwrap_or(i64::MAX));
+fn timer_job(run_id: &str, timer: Timer, now: i64, owner: &str) -> NewJob {
+    let after = |seconds: u64| {
+        now.saturating_add(i64::try_from(seconds.saturating_mul(1000)).unwrap_or(i64::MAX))
+    };
     let (trigger, due_at) = match timer {
         Timer::NotificationTimeout {
             notification,
             after: seconds,
-        } => (Trigger::NotificationTimeout { notification }, after(seconds)),
+        } => (
+            Trigger::NotificationTimeout { notification },
+            after(seconds),
+        ),
         Timer::RequestTimeout { after: seconds } => (Trigger::RequestTimeout, after(seconds)),
         Timer::Escalate => (Trigger::Escalate, now),
         Timer::Deescalate { after: seconds } => (
@@ -763,10 +794,15 @@ fn timer_job(run_id: &str, timer: Timer, now: i64) -> NewJob {
             after(seconds),
         ),
     };
+    // A queued escalation is run by the process that queued it, straight after the approval
+    // commits; it is leased to that process so no worker takes it meanwhile. Should the
+    // process die first, the lease runs out and any worker fires it.
+    let leased_to = (timer == Timer::Escalate).then(|| (owner.to_owned(), now + LEASE_MS));
     NewJob {
         run_id: run_id.to_owned(),
         trigger,
         due_at,
+        leased_to,
     }
 }
 
@@ -810,10 +846,14 @@ async fn plan_request(
     } else {
         None
     };
-    let access_duration = event.payload.fields.iter().find_map(|(name, value)| match value {
-        FieldValue::Duration(seconds) if name == "duration" => Some(*seconds),
-        _ => None,
-    });
+    let access_duration = event
+        .payload
+        .fields
+        .iter()
+        .find_map(|(name, value)| match value {
+            FieldValue::Duration(seconds) if name == "duration" => Some(*seconds),
+            _ => None,
+        });
     let plan = FlowPlan {
         notification_timeouts: notifications.iter().map(|n| n.timeout).collect(),
         request_timeout,

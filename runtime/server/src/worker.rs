@@ -38,8 +38,14 @@ pub fn spawn(runner: Runner, config: WorkerConfig) -> JoinHandle<()> {
 async fn run(runner: Runner, config: WorkerConfig) {
     let slots = Arc::new(Semaphore::new(config.concurrency.max(1)));
     loop {
-        let free = u32::try_from(slots.available_permits()).unwrap_or(u32::MAX).max(1);
-        let claimed = match runner.store().claim_due(runner.owner(), LEASE_MS, free).await {
+        let free = u32::try_from(slots.available_permits())
+            .unwrap_or(u32::MAX)
+            .max(1);
+        let claimed = match runner
+            .store()
+            .claim_due(runner.owner(), LEASE_MS, free)
+            .await
+        {
             Ok(claimed) => claimed,
             Err(error) => {
                 tracing::warn!(%error, "could not claim due timers; retrying");

@@ -53,7 +53,11 @@ const EVENT_COLUMNS: &str = "id, run_id, kind, actor_id, actor_email, data, crea
 
 impl Tx {
     /// Appends `events` in order; returns their ids.
-    pub async fn append(&mut self, org_id: &str, events: &[NewEvent]) -> Result<Vec<String>, StoreError> {
+    pub async fn append(
+        &mut self,
+        org_id: &str,
+        events: &[NewEvent],
+    ) -> Result<Vec<String>, StoreError> {
         let now = now_millis();
         let mut ids = Vec::with_capacity(events.len());
         for event in events {
@@ -80,7 +84,11 @@ impl Tx {
 
 impl Store {
     /// Appends `events` in a transaction of their own.
-    pub async fn append(&self, org_id: &str, events: &[NewEvent]) -> Result<Vec<String>, StoreError> {
+    pub async fn append(
+        &self,
+        org_id: &str,
+        events: &[NewEvent],
+    ) -> Result<Vec<String>, StoreError> {
         let mut tx = self.begin().await?;
         let ids = tx.append(org_id, events).await?;
         tx.commit().await?;
@@ -134,7 +142,10 @@ impl Store {
                     .await?
             }
         };
-        let mut events = rows.iter().map(event_from_row).collect::<Result<Vec<_>, _>>()?;
+        let mut events = rows
+            .iter()
+            .map(event_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
         let more = events.len() > limit as usize;
         events.truncate(limit as usize);
         let next = if more {

@@ -68,7 +68,8 @@ pub struct FlowRecord {
     pub created_at: i64,
 }
 
-const FLOW_SELECT: &str = "SELECT f.id AS id, f.name AS name, f.version AS version, f.label AS label,
+const FLOW_SELECT: &str =
+    "SELECT f.id AS id, f.name AS name, f.version AS version, f.label AS label,
     e.name AS environment, f.vars AS vars, f.fields AS fields, f.params AS params,
     f.plugin_hash AS plugin_hash, f.strategy_hash AS strategy_hash, f.created_at AS created_at
     FROM flows f JOIN environments e ON e.id = f.environment_id AND e.org_id = f.org_id";
@@ -82,8 +83,10 @@ fn flow_from_row(row: &AnyRow) -> Result<FlowRecord, StoreError> {
         label: row.try_get("label")?,
         environment: row.try_get("environment")?,
         vars: serde_json::from_str(&json("vars")?).map_err(StoreError::corrupt("flow vars"))?,
-        fields: serde_json::from_str(&json("fields")?).map_err(StoreError::corrupt("flow fields"))?,
-        params: serde_json::from_str(&json("params")?).map_err(StoreError::corrupt("flow params"))?,
+        fields: serde_json::from_str(&json("fields")?)
+            .map_err(StoreError::corrupt("flow fields"))?,
+        params: serde_json::from_str(&json("params")?)
+            .map_err(StoreError::corrupt("flow params"))?,
         plugin_hash: row.try_get("plugin_hash")?,
         strategy_hash: row.try_get("strategy_hash")?,
         created_at: row.try_get("created_at")?,
@@ -144,7 +147,11 @@ impl Store {
     }
 
     /// One stored version, by its id.
-    pub async fn flow_version(&self, org_id: &str, id: &str) -> Result<Option<FlowRecord>, StoreError> {
+    pub async fn flow_version(
+        &self,
+        org_id: &str,
+        id: &str,
+    ) -> Result<Option<FlowRecord>, StoreError> {
         let sql = sqlx::AssertSqlSafe(format!("{FLOW_SELECT} WHERE f.org_id = $1 AND f.id = $2"));
         let row = sqlx::query(sql)
             .bind(org_id)

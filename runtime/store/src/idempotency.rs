@@ -69,13 +69,15 @@ impl Store {
         key: &str,
         response: &StoredResponse,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE idempotency_keys SET status = $1, response = $2 WHERE org_id = $3 AND key = $4")
-            .bind(i64::from(response.status))
-            .bind(&response.body)
-            .bind(org_id)
-            .bind(key)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE idempotency_keys SET status = $1, response = $2 WHERE org_id = $3 AND key = $4",
+        )
+        .bind(i64::from(response.status))
+        .bind(&response.body)
+        .bind(org_id)
+        .bind(key)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

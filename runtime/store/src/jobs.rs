@@ -21,6 +21,9 @@ pub struct NewJob {
     pub trigger: Trigger,
     /// When it fires, Unix milliseconds.
     pub due_at: i64,
+    /// Taken by this worker from the start (until the lease's end), for a step the
+    /// scheduling process runs itself straight away; `None` for the worker to claim.
+    pub leased_to: Option<(String, i64)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -46,32 +49,41 @@ fn job_from_row(row: &AnyRow) -> Result<Job, StoreError> {
     })
 }
 
-const CLAIM_POSTGRES: &str = "UPDATE jobs SET lease_until = $1, lease_owner = $2, attempts = attempts + 1
+const CLAIM_POSTGRES: &str =
+    "UPDATE jobs SET lease_until = $1, lease_owner = $2, attempts = attempts + 1
     WHERE id IN (SELECT id FROM jobs WHERE due_at <= $3 AND lease_until <= $3
                  ORDER BY due_at LIMIT $4 FOR UPDATE SKIP LOCKED)
     RETURNING id, org_id, run_id, trigger, due_at, attempts";
 
-const CLAIM_SQLITE: &str = "UPDATE jobs SET lease_until = $1, lease_owner = $2, attempts = attempts + 1
+const CLAIM_SQLITE: &str =
+    "UPDATE jobs SET lease_until = $1, lease_owner = $2, attempts = attempts + 1
     WHERE id IN (SELECT id FROM jobs WHERE due_at <= $3 AND lease_until <= $3
                  ORDER BY due_at LIMIT $4)
     RETURNING id, org_id, run_id, trigger, due_at, attempts";
 
 impl Tx {
     /// Stores `jobs`; returns their ids.
-    pub async fn schedule(&mut self, org_id: &str, jobs: &[NewJob]) -> Result<Vec<String>, StoreError> {
+    pub async fn schedule(
+        &mut self,
+        org_id: &str,
+        jobs: &[NewJob],
+    ) -> Result<Vec<String>, StoreError> {
         let now = now_millis();
         let mut ids = Vec::with_capacity(jobs.len());
         for job in jobs {
             let id = new_id();
             sqlx::query(
                 "INSERT INTO jobs (id, org_id, run_id, trigger, due_at, lease_until, lease_owner, attempts, created_at)
-                 VALUES ($1, $2, $3, $4, $5, 0, NULL, 0, $6)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
             .bind(&id)
             .bind(org_id)
             .bind(&job.run_id)
             .bind(serde_json::to_string(&job.trigger).map_err(StoreError::corrupt("job trigger"))?)
             .bind(job.due_at)
+            .bind(job.leased_to.as_ref().map_or(0, |(_, until)| *until))
+            .bind(job.leased_to.as_ref().map(|(owner, _)| owner.clone()))
+            .bind(i64::from(job.leased_to.is_some()))
             .bind(now)
             .execute(&mut *self.inner)
             .await?;
@@ -111,7 +123,12 @@ impl Tx {
 
 impl Store {
     /// Leases up to `limit` due jobs to `owner` for `lease_ms`.
-    pub async fn claim_due(&self, owner: &str, lease_ms: i64, limit: u32) -> Result<Vec<Job>, StoreError> {
+    pub async fn claim_due(
+        &self,
+        owner: &str,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<Job>, StoreError> {
         let now = now_millis();
         let sql = match self.backend() {
             Backend::Postgres => CLAIM_POSTGRES,
@@ -129,7 +146,12 @@ impl Store {
 
     /// Leases one job now, due or not — used to run a queued escalation straight away.
     /// `None` if it is gone or someone else holds it.
-    pub async fn claim_job(&self, job_id: &str, owner: &str, lease_ms: i64) -> Result<Option<Job>, StoreError> {
+    pub async fn claim_job(
+        &self,
+        job_id: &str,
+        owner: &str,
+        lease_ms: i64,
+    ) -> Result<Option<Job>, StoreError> {
         let now = now_millis();
         let row = sqlx::query(
             "UPDATE jobs SET lease_until = $1, lease_owner = $2, attempts = attempts + 1
@@ -147,7 +169,12 @@ impl Store {
 
     /// Gives a job back to be tried again at `retry_at` (after a failure that was not the
     /// run's fault, such as the database going away mid-step).
-    pub async fn release_job(&self, job_id: &str, owner: &str, retry_at: i64) -> Result<(), StoreError> {
+    pub async fn release_job(
+        &self,
+        job_id: &str,
+        owner: &str,
+        retry_at: i64,
+    ) -> Result<(), StoreError> {
         sqlx::query("UPDATE jobs SET lease_until = $1, lease_owner = NULL WHERE id = $2 AND lease_owner = $3")
             .bind(retry_at)
             .bind(job_id)

@@ -43,14 +43,16 @@ impl Store {
             created_at: now,
         };
         let mut tx = self.begin().await?;
-        sqlx::query("INSERT INTO organizations (id, slug, name, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(&organization.id)
-            .bind(&organization.slug)
-            .bind(&organization.name)
-            .bind(now)
-            .execute(&mut *tx.inner)
-            .await
-            .map_err(unique(format!("an organisation with slug `{slug}`")))?;
+        sqlx::query(
+            "INSERT INTO organizations (id, slug, name, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&organization.id)
+        .bind(&organization.slug)
+        .bind(&organization.name)
+        .bind(now)
+        .execute(&mut *tx.inner)
+        .await
+        .map_err(unique(format!("an organisation with slug `{slug}`")))?;
         sqlx::query(
             "INSERT INTO environments (id, org_id, name, error_logger, created_at) VALUES ($1, $2, $3, NULL, $4)",
         )
@@ -98,7 +100,10 @@ impl Store {
         .transpose()
     }
 
-    pub async fn organization_by_slug(&self, slug: &str) -> Result<Option<Organization>, StoreError> {
+    pub async fn organization_by_slug(
+        &self,
+        slug: &str,
+    ) -> Result<Option<Organization>, StoreError> {
         let id: Option<String> = sqlx::query_scalar("SELECT id FROM organizations WHERE slug = $1")
             .bind(slug)
             .fetch_optional(&self.pool)
@@ -110,7 +115,11 @@ impl Store {
     }
 
     /// The id of the organisation's environment called `name`, if it has one.
-    pub async fn environment_id(&self, org_id: &str, name: &str) -> Result<Option<String>, StoreError> {
+    pub async fn environment_id(
+        &self,
+        org_id: &str,
+        name: &str,
+    ) -> Result<Option<String>, StoreError> {
         Ok(
             sqlx::query_scalar("SELECT id FROM environments WHERE org_id = $1 AND name = $2")
                 .bind(org_id)
@@ -144,7 +153,11 @@ impl Store {
     }
 
     /// The environment's name.
-    pub async fn environment_name(&self, org_id: &str, id: &str) -> Result<Option<String>, StoreError> {
+    pub async fn environment_name(
+        &self,
+        org_id: &str,
+        id: &str,
+    ) -> Result<Option<String>, StoreError> {
         Ok(
             sqlx::query_scalar("SELECT name FROM environments WHERE org_id = $1 AND id = $2")
                 .bind(org_id)

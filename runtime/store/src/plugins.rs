@@ -25,7 +25,8 @@ fn record_from_row(row: &AnyRow) -> Result<PluginRecord, StoreError> {
         size: row.try_get("size")?,
         sdk: row.try_get("sdk")?,
         contract_version: row.try_get("contract_version")?,
-        handlers: serde_json::from_str(&handlers).map_err(StoreError::corrupt("plugin handlers"))?,
+        handlers: serde_json::from_str(&handlers)
+            .map_err(StoreError::corrupt("plugin handlers"))?,
         created_at: row.try_get("created_at")?,
     })
 }
@@ -57,7 +58,11 @@ impl Store {
             .ok_or_else(|| StoreError::Conflict(format!("plugin `{}` vanished", record.hash)))
     }
 
-    pub async fn plugin(&self, org_id: &str, hash: &str) -> Result<Option<PluginRecord>, StoreError> {
+    pub async fn plugin(
+        &self,
+        org_id: &str,
+        hash: &str,
+    ) -> Result<Option<PluginRecord>, StoreError> {
         let row = sqlx::query(
             "SELECT hash, size, sdk, contract_version, handlers, created_at FROM plugins WHERE org_id = $1 AND hash = $2",
         )
@@ -68,7 +73,11 @@ impl Store {
         row.as_ref().map(record_from_row).transpose()
     }
 
-    pub async fn plugin_bytes(&self, org_id: &str, hash: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    pub async fn plugin_bytes(
+        &self,
+        org_id: &str,
+        hash: &str,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(
             sqlx::query_scalar("SELECT bytes FROM plugins WHERE org_id = $1 AND hash = $2")
                 .bind(org_id)

@@ -80,7 +80,9 @@ fn run_from_row(row: &AnyRow) -> Result<RunRecord, StoreError> {
         flow_name: row.try_get("flow_name")?,
         requester_id: row.try_get("requester_id")?,
         status: status.parse().map_err(|_| {
-            StoreError::Database(sqlx::Error::Protocol(format!("stored run status `{status}` is unknown")))
+            StoreError::Database(sqlx::Error::Protocol(format!(
+                "stored run status `{status}` is unknown"
+            )))
         })?,
         notification: u32::try_from(notification).unwrap_or(0),
         version: row.try_get("version")?,

@@ -180,7 +180,11 @@ impl Store {
         row.as_ref().map(user_from_row).transpose()
     }
 
-    pub async fn user_by_email(&self, org_id: &str, email: &str) -> Result<Option<User>, StoreError> {
+    pub async fn user_by_email(
+        &self,
+        org_id: &str,
+        email: &str,
+    ) -> Result<Option<User>, StoreError> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {USER_COLUMNS} FROM users WHERE org_id = $1 AND email = $2"
         ));
@@ -201,7 +205,12 @@ impl Store {
     }
 
     /// Makes a new API token for the user; the token is returned once and stored hashed.
-    pub async fn create_token(&self, org_id: &str, user_id: &str, name: &str) -> Result<String, StoreError> {
+    pub async fn create_token(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        name: &str,
+    ) -> Result<String, StoreError> {
         let mut tx = self.begin().await?;
         let token = insert_token(&mut tx, org_id, user_id, name).await?;
         tx.commit().await?;

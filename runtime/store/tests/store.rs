@@ -73,8 +73,16 @@ async fn rows_belong_to_their_organisation_and_runs_change_only_from_the_version
         tx.insert_run(&record).await.unwrap();
         tx.commit().await.unwrap();
 
-        assert!(store.run(&a, &record.id).await.unwrap().is_some(), "{}", database.kind);
-        assert!(store.run(&b, &record.id).await.unwrap().is_none(), "{}", database.kind);
+        assert!(
+            store.run(&a, &record.id).await.unwrap().is_some(),
+            "{}",
+            database.kind
+        );
+        assert!(
+            store.run(&b, &record.id).await.unwrap().is_none(),
+            "{}",
+            database.kind
+        );
         assert!(store.flow_version(&b, &flow).await.unwrap().is_none());
         assert!(store.user(&b, &admin).await.unwrap().is_none());
         assert!(store.plugin_bytes(&a, "abc").await.unwrap().is_some());
@@ -139,6 +147,7 @@ async fn two_workers_never_fire_the_same_job() {
                 run_id: record.id.clone(),
                 trigger: Trigger::NotificationTimeout { notification: i },
                 due_at: now_millis() - 1,
+                leased_to: None,
             })
             .collect();
         tx.schedule(&org, &jobs).await.unwrap();
@@ -168,7 +177,13 @@ async fn two_workers_never_fire_the_same_job() {
         let all: HashSet<_> = a.iter().chain(&b).collect();
         assert_eq!(a.len() + b.len(), 120, "{}: every job fired", database.kind);
         assert_eq!(all.len(), 120, "{}: no job fired twice", database.kind);
-        assert!(first.jobs_for_run(&org, &record.id).await.unwrap().is_empty());
+        assert!(
+            first
+                .jobs_for_run(&org, &record.id)
+                .await
+                .unwrap()
+                .is_empty()
+        );
     }
 }
 
@@ -186,6 +201,7 @@ async fn a_worker_that_lost_its_lease_cannot_complete_the_job() {
                 run_id: record.id.clone(),
                 trigger: Trigger::RequestTimeout,
                 due_at: now_millis() - 1,
+                leased_to: None,
             }],
         )
         .await
@@ -225,7 +241,10 @@ async fn idempotency_keys_replay_and_refuse_reuse() {
             status: 201,
             body: "{\"id\":1}".into(),
         };
-        store.finish_idempotent(&org, "k1", &response).await.unwrap();
+        store
+            .finish_idempotent(&org, "k1", &response)
+            .await
+            .unwrap();
         assert_eq!(
             store.begin_idempotent(&org, "k1", "f1").await.unwrap(),
             Idempotency::Replay(response)
@@ -264,7 +283,11 @@ async fn the_audit_log_pages_in_order() {
         store.append(&other, &events[..1]).await.unwrap();
         let first = store.audit(&org, None, None, 3).await.unwrap();
         assert_eq!(
-            first.events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(),
+            first
+                .events
+                .iter()
+                .map(|e| e.kind.as_str())
+                .collect::<Vec<_>>(),
             ["kind-0", "kind-1", "kind-2"]
         );
         let rest = store
@@ -272,12 +295,18 @@ async fn the_audit_log_pages_in_order() {
             .await
             .unwrap();
         assert_eq!(
-            rest.events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(),
+            rest.events
+                .iter()
+                .map(|e| e.kind.as_str())
+                .collect::<Vec<_>>(),
             ["kind-3", "kind-4"]
         );
         assert_eq!(rest.next, None);
         let one = &first.events[1];
-        assert_eq!(store.event(&org, &one.id).await.unwrap().as_ref(), Some(one));
+        assert_eq!(
+            store.event(&org, &one.id).await.unwrap().as_ref(),
+            Some(one)
+        );
         assert_eq!(store.event(&other, &one.id).await.unwrap(), None);
     }
 }

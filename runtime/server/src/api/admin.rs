@@ -43,10 +43,17 @@ pub async fn upload_plugin(
     }
     let plugins = state.runner.plugins();
     let plugin = plugins.host().load(bytes.to_vec()).await.map_err(|error| {
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_plugin", error.to_string())
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_plugin",
+            error.to_string(),
+        )
     })?;
     let store = state.runner.store();
-    let existed = store.plugin(tenant.org_id(), plugin.hash()).await?.is_some();
+    let existed = store
+        .plugin(tenant.org_id(), plugin.hash())
+        .await?
+        .is_some();
     let record = PluginRecord {
         hash: plugin.hash().to_owned(),
         size: i64::try_from(plugin.size()).unwrap_or(i64::MAX),
@@ -70,13 +77,20 @@ pub async fn upload_plugin(
             )
             .await?;
     }
-    let status = if existed { StatusCode::OK } else { StatusCode::CREATED };
+    let status = if existed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
     Ok((status, Json(PluginView::from(&stored))))
 }
 
 #[utoipa::path(get, path = "/api/v1/plugins", tag = "admin",
     responses((status = 200, body = Vec<PluginView>)), security(("api_token" = [])))]
-pub async fn list_plugins(tenant: Tenant, State(state): State<AppState>) -> Result<Json<Vec<PluginView>>, ApiError> {
+pub async fn list_plugins(
+    tenant: Tenant,
+    State(state): State<AppState>,
+) -> Result<Json<Vec<PluginView>>, ApiError> {
     tenant.require_admin()?;
     let plugins = state.runner.store().plugins(tenant.org_id()).await?;
     Ok(Json(plugins.iter().map(PluginView::from).collect()))
@@ -146,7 +160,8 @@ pub async fn put_flow(
     Body(body): Body<FlowBody>,
 ) -> Result<(StatusCode, Json<FlowView>), ApiError> {
     tenant.require_admin()?;
-    let invalid = |message: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_flow", message);
+    let invalid =
+        |message: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_flow", message);
     if !valid_name(&name) {
         return Err(invalid(format!(
             "`{name}` is not a usable flow name; use letters, digits, `-` and `_`"
@@ -154,11 +169,17 @@ pub async fn put_flow(
     }
     let store = state.runner.store();
     let org = tenant.org_id();
-    let plugin = store
-        .plugin(org, &body.plugin)
-        .await?
-        .ok_or_else(|| invalid(format!("plugin `{}` is not uploaded; upload it first with POST /api/v1/plugins", body.plugin)))?;
-    let handlers: HashSet<Handler> = plugin.handlers.iter().filter_map(|h| h.parse().ok()).collect();
+    let plugin = store.plugin(org, &body.plugin).await?.ok_or_else(|| {
+        invalid(format!(
+            "plugin `{}` is not uploaded; upload it first with POST /api/v1/plugins",
+            body.plugin
+        ))
+    })?;
+    let handlers: HashSet<Handler> = plugin
+        .handlers
+        .iter()
+        .filter_map(|h| h.parse().ok())
+        .collect();
     if !handlers.contains(&Handler::GetPermissions) && !handlers.contains(&Handler::GetApprovers) {
         return Err(invalid(format!(
             "plugin `{}` has no `get_permissions` (or `get_approvers`), so it cannot run a flow",
@@ -167,7 +188,9 @@ pub async fn put_flow(
     }
     if let Some(strategy) = &body.strategy {
         let record = store.plugin(org, strategy).await?.ok_or_else(|| {
-            invalid(format!("strategy plugin `{strategy}` is not uploaded; upload it first"))
+            invalid(format!(
+                "strategy plugin `{strategy}` is not uploaded; upload it first"
+            ))
         })?;
         let is_strategy = record
             .handlers
@@ -190,15 +213,26 @@ pub async fn put_flow(
     let defaults: serde_json::Map<String, serde_json::Value> = body
         .fields
         .iter()
-        .filter_map(|field| field.default.clone().map(|value| (field.name.clone(), value)))
+        .filter_map(|field| {
+            field
+                .default
+                .clone()
+                .map(|value| (field.name.clone(), value))
+        })
         .collect();
     let mut optional = body.fields.clone();
     optional.iter_mut().for_each(|field| field.required = false);
     if let Err(errors) = check_inputs(&optional, &defaults) {
         let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        return Err(invalid(format!("a default does not fit its field: {}", list.join("; "))));
+        return Err(invalid(format!(
+            "a default does not fit its field: {}",
+            list.join("; ")
+        )));
     }
-    let environment = body.environment.clone().unwrap_or_else(|| "main".to_owned());
+    let environment = body
+        .environment
+        .clone()
+        .unwrap_or_else(|| "main".to_owned());
     let environment_id = store.ensure_environment(org, &environment).await?;
     let flow = store
         .put_flow(
@@ -231,7 +265,10 @@ pub async fn put_flow(
 
 #[utoipa::path(get, path = "/api/v1/flows", tag = "flows",
     responses((status = 200, body = Vec<FlowView>)), security(("api_token" = [])))]
-pub async fn list_flows(tenant: Tenant, State(state): State<AppState>) -> Result<Json<Vec<FlowView>>, ApiError> {
+pub async fn list_flows(
+    tenant: Tenant,
+    State(state): State<AppState>,
+) -> Result<Json<Vec<FlowView>>, ApiError> {
     let flows = state.runner.store().flows(tenant.org_id()).await?;
     Ok(Json(flows.iter().map(FlowView::from).collect()))
 }
@@ -307,7 +344,9 @@ pub async fn put_user(
 ) -> Result<Json<UserView>, ApiError> {
     tenant.require_admin()?;
     if !email.contains('@') {
-        return Err(ApiError::bad_request(format!("`{email}` is not an email address")));
+        return Err(ApiError::bad_request(format!(
+            "`{email}` is not an email address"
+        )));
     }
     let user = state
         .runner
@@ -342,7 +381,10 @@ pub async fn put_user(
 
 #[utoipa::path(get, path = "/api/v1/users", tag = "admin",
     responses((status = 200, body = Vec<UserView>)), security(("api_token" = [])))]
-pub async fn list_users(tenant: Tenant, State(state): State<AppState>) -> Result<Json<Vec<UserView>>, ApiError> {
+pub async fn list_users(
+    tenant: Tenant,
+    State(state): State<AppState>,
+) -> Result<Json<Vec<UserView>>, ApiError> {
     tenant.require_admin()?;
     let users = state.runner.store().users(tenant.org_id()).await?;
     Ok(Json(users.iter().map(UserView::from).collect()))
@@ -378,7 +420,9 @@ pub async fn create_token(
         .user_by_email(tenant.org_id(), &body.email)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("user `{}`", body.email)))?;
-    let token = store.create_token(tenant.org_id(), &user.id, &body.name).await?;
+    let token = store
+        .create_token(tenant.org_id(), &user.id, &body.name)
+        .await?;
     store
         .append(
             tenant.org_id(),

@@ -35,7 +35,11 @@ impl ApiError {
     }
 
     pub fn not_found(what: impl std::fmt::Display) -> ApiError {
-        ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("{what} does not exist"))
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} does not exist"),
+        )
     }
 
     pub fn bad_request(message: impl Into<String>) -> ApiError {
@@ -80,9 +84,11 @@ impl IntoResponse for ApiError {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> ApiError {
         match error {
-            StoreError::Conflict(what) => {
-                ApiError::new(StatusCode::CONFLICT, "conflict", format!("{what} already exists"))
-            }
+            StoreError::Conflict(what) => ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                format!("{what} already exists"),
+            ),
             other => {
                 tracing::error!(error = %other, "storage failed");
                 ApiError::new(
@@ -108,7 +114,9 @@ impl From<RuntimeError> for ApiError {
                 details: Some(Value::Array(
                     errors
                         .iter()
-                        .map(|error| json!({ "field": error.field(), "message": error.to_string() }))
+                        .map(
+                            |error| json!({ "field": error.field(), "message": error.to_string() }),
+                        )
                         .collect(),
                 )),
                 ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_inputs", message)
@@ -148,7 +156,12 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalB
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = axum::body::Bytes::from_request(request, state)
             .await
-            .map_err(|rejection| ApiError::bad_request(format!("the body could not be read: {}", rejection.body_text())))?;
+            .map_err(|rejection| {
+                ApiError::bad_request(format!(
+                    "the body could not be read: {}",
+                    rejection.body_text()
+                ))
+            })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(OptionalBody(T::default()));
         }
@@ -165,19 +178,25 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
             "unsupported_media_type",
             "send the body as JSON with `Content-Type: application/json`",
         ),
-        JsonRejection::JsonSyntaxError(error) => {
-            ApiError::bad_request(format!("the body is not valid JSON: {}", inner(&error.body_text())))
+        JsonRejection::JsonSyntaxError(error) => ApiError::bad_request(format!(
+            "the body is not valid JSON: {}",
+            inner(&error.body_text())
+        )),
+        JsonRejection::JsonDataError(error) => ApiError::bad_request(format!(
+            "the body does not fit: {}",
+            inner(&error.body_text())
+        )),
+        other => {
+            ApiError::bad_request(format!("the body could not be read: {}", other.body_text()))
         }
-        JsonRejection::JsonDataError(error) => {
-            ApiError::bad_request(format!("the body does not fit: {}", inner(&error.body_text())))
-        }
-        other => ApiError::bad_request(format!("the body could not be read: {}", other.body_text())),
     }
 }
 
 /// axum's text is "Failed to deserialize …: path: message"; keep the useful tail.
 fn inner(text: &str) -> String {
-    let tail = text.split_once("body into the target type: ").map_or(text, |(_, tail)| tail);
+    let tail = text
+        .split_once("body into the target type: ")
+        .map_or(text, |(_, tail)| tail);
     match tail.split_once(": ") {
         Some((path, message)) if !path.contains(' ') => format!("`{path}`: {message}"),
         _ => tail.to_owned(),

@@ -17,7 +17,10 @@ const MAX_KEY_LENGTH: usize = 255;
 fn json_response(status: StatusCode, body: String) -> Response {
     (
         status,
-        [(axum::http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        [(
+            axum::http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
         body,
     )
         .into_response()
@@ -57,7 +60,10 @@ where
     digest.update(serde_json::to_vec(body).unwrap_or_default());
     let fingerprint = hex::encode(digest.finalize());
     let store = state.runner.store();
-    let begun = match store.begin_idempotent(tenant.org_id(), &key, &fingerprint).await {
+    let begun = match store
+        .begin_idempotent(tenant.org_id(), &key, &fingerprint)
+        .await
+    {
         Ok(begun) => begun,
         Err(error) => return ApiError::from(error).into_response(),
     };
@@ -101,7 +107,9 @@ where
             let status = error.status;
             let response = error.into_response();
             let (_, body) = response.into_parts();
-            let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+            let bytes = axum::body::to_bytes(body, usize::MAX)
+                .await
+                .unwrap_or_default();
             (status, String::from_utf8_lossy(&bytes).into_owned())
         }
     };
@@ -109,7 +117,10 @@ where
         status: status.as_u16(),
         body,
     };
-    if let Err(error) = store.finish_idempotent(tenant.org_id(), &key, &stored).await {
+    if let Err(error) = store
+        .finish_idempotent(tenant.org_id(), &key, &stored)
+        .await
+    {
         tracing::warn!(%error, "could not keep the response for an idempotency key");
     }
     json_response(status, stored.body)

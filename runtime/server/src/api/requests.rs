@@ -67,11 +67,20 @@ async fn step_view(state: &AppState, result: &StepResult) -> Result<String, ApiE
         .store()
         .jobs_for_run(&result.run.org_id, &result.run.id)
         .await?;
-    serde_json::to_string(&StepView::new(result, &jobs))
-        .map_err(|error| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", error.to_string()))
+    serde_json::to_string(&StepView::new(result, &jobs)).map_err(|error| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            error.to_string(),
+        )
+    })
 }
 
-async fn requester(state: &AppState, tenant: &Tenant, selector: Option<&UserSelector>) -> Result<User, ApiError> {
+async fn requester(
+    state: &AppState,
+    tenant: &Tenant,
+    selector: Option<&UserSelector>,
+) -> Result<User, ApiError> {
     let me = &tenant.0.user;
     let Some(selector) = selector else {
         return Ok(me.clone());
@@ -82,12 +91,20 @@ async fn requester(state: &AppState, tenant: &Tenant, selector: Option<&UserSele
         (None, Some(id)) => store.user(tenant.org_id(), id).await?,
         (None, None) => return Err(ApiError::bad_request("`user` needs an `email` or an `id`")),
     };
-    let name = selector.email.clone().or(selector.id.clone()).unwrap_or_default();
+    let name = selector
+        .email
+        .clone()
+        .or(selector.id.clone())
+        .unwrap_or_default();
     let user = found.ok_or_else(|| {
-        ApiError::not_found(format!("user `{name}` (create them with PUT /api/v1/users/{{email}})"))
+        ApiError::not_found(format!(
+            "user `{name}` (create them with PUT /api/v1/users/{{email}})"
+        ))
     })?;
     if user.id != me.id && me.role != Role::Admin {
-        return Err(ApiError::forbidden("only admins may request access for someone else"));
+        return Err(ApiError::forbidden(
+            "only admins may request access for someone else",
+        ));
     }
     Ok(user)
 }
@@ -105,40 +122,60 @@ pub async fn request(
     headers: HeaderMap,
     Body(body): Body<RequestBody>,
 ) -> Response {
-    idempotent(&state, &tenant, &headers, "POST /events/request", &body, || async {
-        let requester = requester(&state, &tenant, body.user.as_ref()).await?;
-        let source = Channel {
-            identifier: body.source_channel.clone(),
-            channel_type: if body.source_channel.is_some() {
-                ChannelType::Slack
-            } else {
-                ChannelType::Api
-            },
-        };
-        let result = state
-            .runner
-            .request(
-                tenant.org_id(),
-                NewRequest {
-                    flow: body.flow.clone(),
-                    requester,
-                    inputs: body.flow_inputs.clone(),
-                    context: body.context.clone(),
-                    source,
+    idempotent(
+        &state,
+        &tenant,
+        &headers,
+        "POST /events/request",
+        &body,
+        || async {
+            let requester = requester(&state, &tenant, body.user.as_ref()).await?;
+            let source = Channel {
+                identifier: body.source_channel.clone(),
+                channel_type: if body.source_channel.is_some() {
+                    ChannelType::Slack
+                } else {
+                    ChannelType::Api
                 },
-            )
-            .await?;
-        Ok((StatusCode::CREATED, step_view(&state, &result).await?))
-    })
+            };
+            let result = state
+                .runner
+                .request(
+                    tenant.org_id(),
+                    NewRequest {
+                        flow: body.flow.clone(),
+                        requester,
+                        inputs: body.flow_inputs.clone(),
+                        context: body.context.clone(),
+                        source,
+                    },
+                )
+                .await?;
+            Ok((StatusCode::CREATED, step_view(&state, &result).await?))
+        },
+    )
     .await
 }
 
-async fn act(state: AppState, tenant: Tenant, headers: HeaderMap, id: String, action: Action, body: ActionBody) -> Response {
+async fn act(
+    state: AppState,
+    tenant: Tenant,
+    headers: HeaderMap,
+    id: String,
+    action: Action,
+    body: ActionBody,
+) -> Response {
     let what = format!("POST /runs/{id}/{action:?}");
     idempotent(&state, &tenant, &headers, &what, &body, || async {
         let result = state
             .runner
-            .act(tenant.org_id(), &id, &tenant.0.user, action, body.reason.clone())
+            .act(
+                tenant.org_id(),
+                &id,
+                &tenant.0.user,
+                action,
+                body.reason.clone(),
+            )
             .await?;
         Ok((StatusCode::OK, step_view(&state, &result).await?))
     })
@@ -202,13 +239,26 @@ pub async fn deescalate(
     if let Err(error) = tenant.require_admin() {
         return axum::response::IntoResponse::into_response(error);
     }
-    idempotent(&state, &tenant, &headers, "POST /events/deescalate", &body, || async {
-        let result = state
-            .runner
-            .act(tenant.org_id(), &body.run_id, &tenant.0.user, Action::Deescalate, body.reason.clone())
-            .await?;
-        Ok((StatusCode::OK, step_view(&state, &result).await?))
-    })
+    idempotent(
+        &state,
+        &tenant,
+        &headers,
+        "POST /events/deescalate",
+        &body,
+        || async {
+            let result = state
+                .runner
+                .act(
+                    tenant.org_id(),
+                    &body.run_id,
+                    &tenant.0.user,
+                    Action::Deescalate,
+                    body.reason.clone(),
+                )
+                .await?;
+            Ok((StatusCode::OK, step_view(&state, &result).await?))
+        },
+    )
     .await
 }
 
@@ -257,7 +307,9 @@ pub async fn list_runs(
         .store()
         .runs(tenant.org_id(), query.before.as_deref(), limit)
         .await?;
-    Ok(Json(runs.iter().map(|run| RunView::new(run, &[])).collect()))
+    Ok(Json(
+        runs.iter().map(|run| RunView::new(run, &[])).collect(),
+    ))
 }
 
 /// One entry of the audit log. Admins only.
@@ -309,7 +361,12 @@ pub async fn audit(
     let page = state
         .runner
         .store()
-        .audit(tenant.org_id(), query.run_id.as_deref(), query.after.as_deref(), limit)
+        .audit(
+            tenant.org_id(),
+            query.run_id.as_deref(),
+            query.after.as_deref(),
+            limit,
+        )
         .await?;
     Ok(Json(AuditPageView {
         events: page.events.iter().map(EventView::from).collect(),

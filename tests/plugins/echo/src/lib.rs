@@ -6,7 +6,8 @@
 //! - `channels`: comma-separated Slack channels to notify, in order;
 //! - `on_<step>`: `approve:<reason>`, `deny:<reason>`, `ignore:<message>`, `request`,
 //!   `escalate`, `deescalate`; anything else (or nothing) proceeds;
-//! - `fail`: the handler whose name it holds returns a plugin error.
+//! - `fail`: the handler whose name it holds returns a plugin error;
+//! - `timeout_last`: the final notification (to the requester) times out too.
 
 use assent_sdk::Approvers;
 use assent_sdk::log::LogLevel;
@@ -44,12 +45,16 @@ impl Plugin for Echo {
                 }
             })
             .collect();
-        notifications.push(Notification::new([
+        let last = Notification::new([
             slack::user(event.user.email.clone()),
             slack::group(["U1", "U2"]),
             Destination::UserEmail(event.user.email.clone()),
             Destination::UserId(event.user.id.clone()),
-        ]));
+        ]);
+        notifications.push(match timeout {
+            Some(seconds) if event.var("timeout_last").is_some() => last.timeout(seconds),
+            _ => last,
+        });
         Ok(notifications)
     }
 

@@ -1,0 +1,710 @@
+//! The approval life cycle end to end through the HTTP API, with real Rust plugins, on
+//! SQLite and (with `DATABASE_URL`) PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use assent_tests::{plugin_bytes, test_databases};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use support::{Api, start, tenant};
+
+fn run_id(body: &Value) -> String {
+    body["run"]["id"].as_str().unwrap().to_owned()
+}
+
+fn count(kinds: &[String], kind: &str) -> usize {
+    kinds.iter().filter(|k| *k == kind).count()
+}
+
+#[tokio::test]
+async fn request_approve_escalate_and_deescalate_when_the_duration_ends() {
+    for database in test_databases().await {
+        let server = start(&database).await;
+        let acme = tenant(&server, "acme").await;
+        acme.flow("prod", json!({}), true).await;
+
+        let requested = acme
+            .request("prod", json!({ "reason": "deploy", "duration": "2s" }))
+            .await;
+        assert_eq!(requested["step"], "request", "{}", database.kind);
+        assert_eq!(requested["run"]["status"], "requested");
+        let id = run_id(&requested);
+
+        let (status, approved) = acme
+            .admin
+            .post(
+                &format!("/runs/{id}/approve"),
+                json!({ "reason": "looks fine" }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{approved}");
+        assert_eq!(approved["step"], "approve");
+        // Escalation runs straight after the approval commits.
+        let run = &approved["run"];
+        assert_eq!(run["status"], "escalated", "{run:#}");
+        assert_eq!(run["outputs"]["escalate"]["to"], "ann");
+        assert_eq!(run["actors"]["approve"]["email"], "admin@acme.test");
+        assert!(run["access_until"].is_string());
+        assert_eq!(run["timers"][0]["trigger"]["trigger"], "deescalate");
+
+        let run = acme.admin.wait_for(&id, "deescalated").await;
+        assert_eq!(run["outputs"]["deescalate"]["revoked"], "");
+        assert_eq!(run["timers"], json!([]));
+
+        let kinds = acme.admin.audit_kinds(&id).await;
+        let steps: Vec<&str> = kinds
+            .iter()
+            .map(String::as_str)
+            .filter(|k| ["request", "approve", "escalate", "deescalate", "notify"].contains(k))
+            .collect();
+        assert_eq!(
+            steps,
+            ["request", "notify", "approve", "escalate", "deescalate"],
+            "{}",
+            database.kind
+        );
+    }
+}
+
+#[tokio::test]
+async fn deny_ends_the_request() {
+    for database in test_databases().await {
+        let server = start(&database).await;
+        let acme = tenant(&server, "acme").await;
+        acme.flow("prod", json!({}), true).await;
+        let id = run_id(
+            &acme
+                .request("prod", json!({ "reason": "x", "timeout": "1h" }))
+                .await,
+        );
+        let (status, denied) = acme
+            .other_member
+            .post(
+                &format!("/runs/{id}/deny"),
+                json!({ "reason": "not today" }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{denied}");
+        assert_eq!(denied["run"]["status"], "denied");
+        assert_eq!(denied["run"]["reason"], "not today");
+        assert_eq!(
+            denied["run"]["timers"],
+            json!([]),
+            "the notification timer is dropped"
+        );
+        // A decided request cannot be decided again.
+        let (status, error) = acme
+            .admin
+            .post(&format!("/runs/{id}/approve"), json!({}))
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{error}");
+        assert_eq!(error["error"]["code"], "conflict");
+        assert_eq!(
+            error["error"]["message"],
+            "the request is denied, so it can no longer be approved or denied"
+        );
+    }
+}
+
+#[tokio::test]
+async fn ignore_from_on_approve_leaves_the_request_pending() {
+    for database in test_databases().await {
+        let server = start(&database).await;
+        let acme = tenant(&server, "acme").await;
+        acme.flow(
+            "guarded",
+            json!({ "on_approve": "ignore:you are not on the safelist" }),
+            false,
+        )
+        .await;
+        let id = run_id(&acme.request("guarded", json!({ "reason": "x" })).await);
+        let (status, body) = acme
+            .other_member
+            .post(&format!("/runs/{id}/approve"), json!({}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["step"], Value::Null);
+        assert_eq!(body["ignored"]["step"], "approve");
+        assert_eq!(body["ignored"]["message"], "you are not on the safelist");
+        assert_eq!(body["run"]["status"], "requested");
+        let kinds = acme.admin.audit_kinds(&id).await;
+        assert_eq!(count(&kinds, "ignored"), 1, "{kinds:?}");
+        assert_eq!(count(&kinds, "approve"), 0);
+    }
+}
+
+#[tokio::test]
+async fn on_request_can_auto_approve() {
+    for database in test_databases().await {
+        let server = start(&database).await;
+        let acme = tenant(&server, "acme").await;
+        acme.flow(
+            "auto",
+            json!({ "on_request": "approve:Auto-approved!" }),
+            true,
+        )
+        .await;
+        let body = acme
+            .request("auto", json!({ "reason": "x", "duration": "1h" }))
+            .await;
+        assert_eq!(body["step"], "approve", "{body:#}");
+        assert_eq!(body["run"]["status"], "escalated");
+        assert_eq!(body["run"]["reason"], "Auto-approved!");
+        let kinds = acme.admin.audit_kinds(&run_id(&body)).await;
+        assert_eq!(
+            count(&kinds, "request"),
+            0,
+            "the request step was replaced: {kinds:?}"
+        );
+        assert_eq!(count(&kinds, "notify"), 0, "nobody is asked to approve");
+        assert_eq!(count(&kinds, "approve"), 1);
+        assert_eq!(count(&kinds, "escalate"), 1);
+    }
+}
+
+#[tokio::test]
+async fn unanswered_notifications_forward_then_expire() {
+    for database in test_databases().await {
+        let server = start(&database).await;
+        let acme = tenant(&server, "acme").await;
+        acme.flow(
+            "relay",
+            json!({ "channels": "#first,#second", "timeout_last": "yes" }),
+            false,
+        )
+        .await;
+        let body = acme
+            .request("relay", json!({ "reason": "x", "timeout": "1s" }))
+            .await;
+        let id = run_id(&body);
+        assert_eq!(body["run"]["notifications"].as_array().unwrap().len(), 3);
+        let run = acme.admin.wait_for(&id, "expired").await;
+        assert_eq!(run["notification"], 2);
+        let kinds = acme.admin.audit_kinds(&id).await;
+        assert_eq!(count(&kinds, "request_forward"), 2, "{kinds:?}");
+        assert_eq!(count(&kinds, "request_expire"), 1, "{kinds:?}");
+        assert_eq!(count(&kinds, "notify"), 3, "{kinds:?}");
+        let (status, _) = acme
+            .admin
+            .post(&format!("/runs/{id}/approve"), json!({}))
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT);
+    }
+}
+
+#[tokio::test]
+async fn revoke_ends_access_early_when_the_flow_allows_it() {
+    for database in test_databases().await {
+        let server = start(&database).await;
+        let acme = tenant(&server, "acme").await;
+        acme.flow("revocable", json!({}), true).await;
+        acme.flow_with("sticky", json!({}), true, json!({ "allow_revoke": false }))
+            .await;
+        for flow in ["revocable", "sticky"] {
+            let id = run_id(
+                &acme
+                    .request(flow, json!({ "reason": "x", "duration": "1h" }))
+                    .await,
+            );
+            let (status, approved) = acme
+                .admin
+                .post(&format!("/runs/{id}/approve"), json!({}))
+                .await;
+            assert_eq!(
+                (status, &approved["run"]["status"]),
+                (StatusCode::OK, &json!("escalated"))
+            );
+            let (status, revoked) = acme
+                .member
+                .post(&format!("/runs/{id}/revoke"), json!({}))
+                .await;
+            if flow == "revocable" {
+                assert_eq!(status, StatusCode::OK, "{revoked}");
+                assert_eq!(revoked["run"]["status"], "deescalated");
+                assert_eq!(
+                    revoked["run"]["timers"],
+                    json!([]),
+                    "the expiry timer is dropped"
+                );
+            } else {
+                assert_eq!(status, StatusCode::FORBIDDEN, "{revoked}");
+                // An admin can still take access away through the Events API.
+                let (status, body) = acme
+                    .admin
+                    .post("/events/deescalate", json!({ "run_id": id }))
+                    .await;
+                assert_eq!(status, StatusCode::OK, "{body}");
+                assert_eq!(body["run"]["status"], "deescalated");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn self_approval_is_refused_unless_the_flow_allows_it() {
+    for database in test_databases().await {
+        let server = start(&database).await;
+        let acme = tenant(&server, "acme").await;
+        acme.flow("prod", json!({}), false).await;
+        let id = run_id(&acme.request("prod", json!({ "reason": "x" })).await);
+        let (status, error) = acme
+            .member
+            .post(&format!("/runs/{id}/approve"), json!({}))
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{error}");
+        assert_eq!(
+            error["error"]["message"],
+            "you may not approve your own request; this flow does not allow self-approval"
+        );
+        assert_eq!(count(&acme.admin.audit_kinds(&id).await, "refused"), 1);
+
+        let id = run_id(
+            &acme
+                .request("prod", json!({ "reason": "x", "allow_self": true }))
+                .await,
+        );
+        let (status, body) = acme
+            .member
+            .post(&format!("/runs/{id}/approve"), json!({}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["run"]["status"], "escalated");
+
+        // Guests may not request at all.
+        acme.admin
+            .put("/users/gus@acme.test", json!({ "role": "guest" }))
+            .await;
+        let (_, token) = acme
+            .admin
+            .post("/tokens", json!({ "email": "gus@acme.test", "name": "t" }))
+            .await;
+        let guest = acme.admin.with_token(token["token"].as_str().unwrap());
+        let (status, error) = guest
+            .post(
+                "/events/request",
+                json!({ "flow": "prod", "flow_inputs": { "reason": "x" } }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{error}");
+    }
+}
+
+#[tokio::test]
+async fn fifty_simultaneous_approvals_approve_and_escalate_once() {
+    for database in test_databases().await {
+        let server = start(&database).await;
+        let acme = tenant(&server, "acme").await;
+        acme.flow("prod", json!({}), true).await;
+        let id = run_id(
+            &acme
+                .request("prod", json!({ "reason": "x", "duration": "1h" }))
+                .await,
+        );
+        let path = format!("/runs/{id}/approve");
+        let attempts = (0..50).map(|_| {
+            let admin = acme.admin.clone();
+            let path = path.clone();
+            tokio::spawn(async move { admin.post(&path, json!({})).await })
+        });
+        let results = futures::future::join_all(attempts).await;
+        let statuses: Vec<StatusCode> = results.into_iter().map(|r| r.unwrap().0).collect();
+        let ok = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+        let conflict = statuses
+            .iter()
+            .filter(|s| **s == StatusCode::CONFLICT)
+            .count();
+        assert_eq!((ok, conflict), (1, 49), "{}: {statuses:?}", database.kind);
+        let kinds = acme.admin.audit_kinds(&id).await;
+        assert_eq!(count(&kinds, "approve"), 1, "{kinds:?}");
+        assert_eq!(count(&kinds, "escalate"), 1, "{kinds:?}");
+        let run = acme.admin.wait_for(&id, "escalated").await;
+        assert_eq!(
+            run["timers"].as_array().unwrap().len(),
+            1,
+            "one deescalation scheduled"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_failing_plugin_errors_only_its_own_run() {
+    for database in test_databases().await {
+        let server = start(&database).await;
+        let acme = tenant(&server, "acme").await;
+        let globex = tenant(&server, "globex").await;
+        // Acme's plugin spins until its deadline when asked for permissions.
+        let (status, hostile) = acme.admin.upload(plugin_bytes("hostile-plugin")).await;
+        assert_eq!(status, StatusCode::CREATED, "{hostile}");
+        let (status, flow) = acme
+            .admin
+            .put(
+                "/flows/spin",
+                json!({ "vars": { "behavior": "loop" }, "plugin": hostile["hash"] }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{flow}");
+        acme.flow("failing", json!({ "fail": "on_approve" }), false)
+            .await;
+        globex.flow("prod", json!({}), false).await;
+
+        let spin = run_id(&acme.request("spin", json!({})).await);
+        let failing = run_id(&acme.request("failing", json!({ "reason": "x" })).await);
+        let fine = run_id(&globex.request("prod", json!({ "reason": "x" })).await);
+
+        let (status, body) = acme
+            .admin
+            .post(&format!("/runs/{spin}/approve"), json!({}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["run"]["status"], "errored");
+        let error = &body["run"]["error"];
+        assert_eq!(error["handler"], "get_permissions");
+        assert!(
+            error["message"]
+                .as_str()
+                .unwrap()
+                .contains("did not finish within 100 ms"),
+            "{error}"
+        );
+
+        let (_, body) = acme
+            .admin
+            .post(&format!("/runs/{failing}/approve"), json!({}))
+            .await;
+        assert_eq!(body["run"]["status"], "errored");
+        assert!(
+            body["run"]["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("ValueError: on_approve was told to fail"),
+            "{body}"
+        );
+        let kinds = acme.admin.audit_kinds(&failing).await;
+        assert_eq!(count(&kinds, "plugin_error"), 1);
+
+        // The other tenant's request goes through untouched.
+        let (status, body) = globex
+            .admin
+            .post(&format!("/runs/{fine}/approve"), json!({}))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["run"]["status"], "escalated");
+    }
+}
+
+#[tokio::test]
+async fn idempotency_keys_make_retries_safe() {
+    for database in test_databases().await {
+        let server = start(&database).await;
+        let acme = tenant(&server, "acme").await;
+        acme.flow("prod", json!({}), false).await;
+        let body = json!({ "flow": "prod", "flow_inputs": { "reason": "x" } });
+        let (status, first, replayed) = acme
+            .member
+            .post_with_key("/events/request", "req-1", body.clone())
+            .await;
+        assert_eq!((status, replayed), (StatusCode::CREATED, false));
+        let (status, again, replayed) = acme
+            .member
+            .post_with_key("/events/request", "req-1", body.clone())
+            .await;
+        assert_eq!((status, replayed), (StatusCode::CREATED, true));
+        assert_eq!(again["run"]["id"], first["run"]["id"], "one run, not two");
+        let (status, error, _) = acme
+            .member
+            .post_with_key(
+                "/events/request",
+                "req-1",
+                json!({ "flow": "prod", "flow_inputs": { "reason": "y" } }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(error["error"]["code"], "idempotency_key_reused");
+        let (_, runs) = acme.admin.get("/runs").await;
+        assert_eq!(runs.as_array().unwrap().len(), 1);
+
+        // An approval retried with its key approves once and answers the same.
+        let path = format!("/runs/{}/approve", run_id(&first));
+        let (_, a, _) = acme.admin.post_with_key(&path, "ap-1", json!({})).await;
+        let (status, b, replayed) = acme.admin.post_with_key(&path, "ap-1", json!({})).await;
+        assert_eq!((status, replayed), (StatusCode::OK, true));
+        assert_eq!(a, b);
+    }
+}
+
+/// Every endpoint, called with another organisation's token on this one's things: 404, and
+/// nothing of this organisation in any listing.
+#[tokio::test]
+async fn another_tenant_sees_nothing() {
+    for database in test_databases().await {
+        let server = start(&database).await;
+        let acme = tenant(&server, "acme").await;
+        let globex = tenant(&server, "globex").await;
+        let (_, hostile) = acme.admin.upload(plugin_bytes("hostile-plugin")).await;
+        let acme_only = hostile["hash"].as_str().unwrap().to_owned();
+        acme.flow("secret", json!({}), true).await;
+        let requested = acme
+            .request("secret", json!({ "reason": "x", "duration": "1h" }))
+            .await;
+        let id = run_id(&requested);
+        let (_, page) = acme.admin.get(&format!("/audit?run_id={id}")).await;
+        let event = page["events"][0]["id"].as_str().unwrap().to_owned();
+
+        let intruder = &globex.admin;
+        let not_found = [
+            intruder.get(&format!("/runs/{id}")).await,
+            intruder
+                .post(&format!("/runs/{id}/approve"), json!({}))
+                .await,
+            intruder.post(&format!("/runs/{id}/deny"), json!({})).await,
+            intruder
+                .post(&format!("/runs/{id}/revoke"), json!({}))
+                .await,
+            intruder
+                .post("/events/deescalate", json!({ "run_id": id }))
+                .await,
+            intruder.get(&format!("/events/{event}")).await,
+            intruder.get("/flows/secret").await,
+            intruder.get(&format!("/plugins/{acme_only}")).await,
+            intruder
+                .post(
+                    "/events/request",
+                    json!({ "flow": "secret", "flow_inputs": { "reason": "x" } }),
+                )
+                .await,
+            intruder
+                .post(
+                    "/events/request",
+                    json!({ "flow": "secret", "user": { "email": "ann@acme.test" } }),
+                )
+                .await,
+        ];
+        for (status, body) in &not_found {
+            assert_eq!(*status, StatusCode::NOT_FOUND, "{}: {body}", database.kind);
+        }
+        // Referencing the other tenant's plugin in a flow fails as if it did not exist.
+        let (status, body) = intruder
+            .put("/flows/stolen", json!({ "plugin": acme_only }))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("is not uploaded")
+        );
+        // Creating a token for another tenant's user.
+        let (status, _) = intruder
+            .post("/tokens", json!({ "email": "ann@acme.test", "name": "x" }))
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+
+        let everything = serde_json::to_string(&[
+            intruder.get("/runs").await.1,
+            intruder.get("/flows").await.1,
+            intruder.get("/plugins").await.1,
+            intruder.get("/users").await.1,
+            intruder.get("/audit?limit=1000").await.1,
+        ])
+        .unwrap();
+        for secret in [&id, &event, &acme_only, "secret", "acme.test"] {
+            assert!(
+                !everything.contains(secret),
+                "{}: `{secret}` leaked",
+                database.kind
+            );
+        }
+        // And acme's run is where it was.
+        let (_, run) = acme.admin.get(&format!("/runs/{id}")).await;
+        assert_eq!(run["status"], "requested");
+    }
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_clear_error() {
+    let database = assent_tests::sqlite_database();
+    let server = start(&database).await;
+    let acme = tenant(&server, "acme").await;
+    acme.flow("prod", json!({}), false).await;
+    let client = reqwest::Client::new();
+    let base = acme.admin.base.clone();
+
+    let (status, body) = acme.member.with_token("assent_forged").get("/flows").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error"]["code"], "unauthorized");
+    let response = client.get(format!("{base}/flows")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+
+    // Not JSON, the wrong type, an unknown field.
+    let response = client
+        .post(format!("{base}/events/request"))
+        .bearer_auth(&acme.member.token)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "invalid_request");
+    let (status, body) = acme
+        .member
+        .post("/events/request", json!({ "flow": 3 }))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("`flow`") && message.contains("expected a string"),
+        "{message}"
+    );
+    let (status, body) = acme
+        .member
+        .post(
+            "/events/request",
+            json!({ "flow": "prod", "flow_input": {} }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("flow_input"),
+        "{body}"
+    );
+
+    // Inputs that do not fit the flow's fields: every problem, per field.
+    let (status, body) = acme
+        .member
+        .post(
+            "/events/request",
+            json!({ "flow": "prod", "flow_inputs": { "duration": "soon", "colour": "red" } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_inputs");
+    let fields: Vec<&str> = body["error"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["colour", "reason", "duration"]);
+
+    let (status, body) = acme
+        .member
+        .post(
+            "/events/request",
+            json!({ "flow": "nope", "flow_inputs": {} }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"]["message"], "flow `nope` does not exist");
+
+    // A plugin that is not one is refused with the host's reason, and nothing is stored.
+    let (status, body) = acme.admin.upload(b"\0asm\x01\0\0\0".to_vec()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_plugin");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("core WebAssembly module")
+    );
+    let (status, body) = acme.admin.upload(b"hello".to_vec()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (_, plugins) = acme.admin.get("/plugins").await;
+    assert_eq!(plugins.as_array().unwrap().len(), 1);
+    let response = client
+        .post(format!("{base}/plugins"))
+        .bearer_auth(&acme.admin.token)
+        .body(plugin_bytes("echo-plugin"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+    // Members cannot administer.
+    let (status, body) = acme.member.upload(plugin_bytes("echo-plugin")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, _) = acme.member.get("/audit").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Flows that cannot work are refused with the reason.
+    let (status, body) = acme
+        .admin
+        .put(
+            "/flows/broken",
+            json!({ "plugin": acme.echo, "fields": [{ "name": "d", "type": "duration", "default": "soon" }] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`soon` is not a duration")
+    );
+    let (status, body) = acme
+        .admin
+        .put(
+            "/flows/broken",
+            json!({ "plugin": acme.echo, "fields": [{ "name": "d", "type": "colour" }] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+
+    // Unknown routes answer in JSON too; operator endpoints need the operator's token.
+    let (status, body) = acme.admin.get("/nowhere").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"]["code"], "not_found");
+    let (status, _) = acme
+        .admin
+        .post(
+            "/orgs",
+            json!({ "slug": "x", "name": "x", "admin_email": "a@x.test" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn the_openapi_description_covers_every_route() {
+    let database = assent_tests::sqlite_database();
+    let server = start(&database).await;
+    let response = reqwest::get(format!("http://{}/api/v1/openapi.json", server.addr))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let spec: Value = response.json().await.unwrap();
+    let paths = spec["paths"].as_object().unwrap();
+    for (path, methods) in [
+        ("/api/v1/orgs", vec!["post"]),
+        ("/api/v1/plugins", vec!["post", "get"]),
+        ("/api/v1/plugins/{hash}", vec!["get"]),
+        ("/api/v1/flows", vec!["get"]),
+        ("/api/v1/flows/{name}", vec!["put", "get"]),
+        ("/api/v1/users", vec!["get"]),
+        ("/api/v1/users/{email}", vec!["put"]),
+        ("/api/v1/tokens", vec!["post"]),
+        ("/api/v1/events/request", vec!["post"]),
+        ("/api/v1/events/deescalate", vec!["post"]),
+        ("/api/v1/events/{id}", vec!["get"]),
+        ("/api/v1/runs", vec!["get"]),
+        ("/api/v1/runs/{id}", vec!["get"]),
+        ("/api/v1/runs/{id}/approve", vec!["post"]),
+        ("/api/v1/runs/{id}/deny", vec!["post"]),
+        ("/api/v1/runs/{id}/revoke", vec!["post"]),
+        ("/api/v1/audit", vec!["get"]),
+    ] {
+        for method in methods {
+            assert!(
+                paths[path][method].is_object(),
+                "{method} {path} is not described"
+            );
+        }
+    }
+    assert_eq!(paths.len(), 17, "a described route is not tested here");
+    let _: Api = Api::new(&server, "unused");
+}

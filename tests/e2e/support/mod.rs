@@ -1,0 +1,223 @@
+//! An Assent server in the test process, on a test database, and an HTTP client for it.
+
+use std::time::Duration;
+
+use assent_server::{Server, ServerConfig, WorkerConfig};
+use assent_tests::{TestDatabase, guest_target_dir, plugin_bytes};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+pub const OPERATOR_TOKEN: &str = "operator-test-token";
+
+pub fn server_config(database: &TestDatabase) -> ServerConfig {
+    ServerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database_url: database.url.clone(),
+        cache_dir: Some(guest_target_dir().join("compiled")),
+        operator_token: Some(OPERATOR_TOKEN.into()),
+        // Timers in these tests are a second or two; look often.
+        worker: WorkerConfig {
+            poll: Duration::from_millis(100),
+            ..WorkerConfig::default()
+        },
+    }
+}
+
+pub async fn start(database: &TestDatabase) -> Server {
+    Server::start(server_config(database)).await.unwrap()
+}
+
+/// A client speaking for one token.
+#[derive(Debug, Clone)]
+pub struct Api {
+    pub base: String,
+    pub token: String,
+    client: reqwest::Client,
+}
+
+impl Api {
+    pub fn new(server: &Server, token: &str) -> Api {
+        Api {
+            base: format!("http://{}/api/v1", server.addr),
+            token: token.to_owned(),
+            client: reqwest::Client::new(),
+        }
+    }
+
+    pub fn with_token(&self, token: &str) -> Api {
+        Api {
+            token: token.to_owned(),
+            ..self.clone()
+        }
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> (StatusCode, Value) {
+        let response = request.bearer_auth(&self.token).send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, body)
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.send(self.client.get(format!("{}{path}", self.base)))
+            .await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(self.client.post(format!("{}{path}", self.base)).json(&body))
+            .await
+    }
+
+    pub async fn post_with_key(
+        &self,
+        path: &str,
+        key: &str,
+        body: Value,
+    ) -> (StatusCode, Value, bool) {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .header("Idempotency-Key", key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let replayed = response.headers().contains_key("idempotent-replayed");
+        let status = response.status();
+        (status, response.json().await.unwrap(), replayed)
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(self.client.put(format!("{}{path}", self.base)).json(&body))
+            .await
+    }
+
+    pub async fn upload(&self, bytes: Vec<u8>) -> (StatusCode, Value) {
+        self.send(
+            self.client
+                .post(format!("{}/plugins", self.base))
+                .header("content-type", "application/wasm")
+                .body(bytes),
+        )
+        .await
+    }
+
+    /// Waits (up to 15 s) for the run to reach `status`; returns the run.
+    pub async fn wait_for(&self, run_id: &str, status: &str) -> Value {
+        for _ in 0..150 {
+            let (code, run) = self.get(&format!("/runs/{run_id}")).await;
+            assert_eq!(code, StatusCode::OK, "{run}");
+            if run["status"] == status {
+                return run;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let (_, run) = self.get(&format!("/runs/{run_id}")).await;
+        panic!("run {run_id} never became {status}: {run:#}");
+    }
+
+    /// Kinds of the run's audit entries, in order.
+    pub async fn audit_kinds(&self, run_id: &str) -> Vec<String> {
+        let (code, page) = self
+            .get(&format!("/audit?run_id={run_id}&limit=1000"))
+            .await;
+        assert_eq!(code, StatusCode::OK, "{page}");
+        page["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|event| event["kind"].as_str().unwrap().to_owned())
+            .collect()
+    }
+}
+
+/// An organisation with an admin, a member, and the echo plugin uploaded.
+#[derive(Debug)]
+pub struct Tenant {
+    pub admin: Api,
+    pub member: Api,
+    pub other_member: Api,
+    pub echo: String,
+}
+
+pub async fn tenant(server: &Server, slug: &str) -> Tenant {
+    let operator = Api::new(server, OPERATOR_TOKEN);
+    let (status, created) = operator
+        .post(
+            "/orgs",
+            json!({ "slug": slug, "name": slug, "admin_email": format!("admin@{slug}.test") }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let admin = operator.with_token(created["token"].as_str().unwrap());
+    let mut members = Vec::new();
+    for name in ["ann", "bob"] {
+        let email = format!("{name}@{slug}.test");
+        let (status, user) = admin
+            .put(&format!("/users/{email}"), json!({ "role": "member" }))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{user}");
+        let (status, token) = admin
+            .post("/tokens", json!({ "email": email, "name": "tests" }))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{token}");
+        members.push(admin.with_token(token["token"].as_str().unwrap()));
+    }
+    let (status, plugin) = admin.upload(plugin_bytes("echo-plugin")).await;
+    assert_eq!(status, StatusCode::CREATED, "{plugin}");
+    let other_member = members.pop().unwrap();
+    let member = members.pop().unwrap();
+    Tenant {
+        admin,
+        member,
+        other_member,
+        echo: plugin["hash"].as_str().unwrap().to_owned(),
+    }
+}
+
+impl Tenant {
+    /// Stores flow `name` running the echo plugin with `vars`; `strategy` makes echo its
+    /// strategy too. Fields: `reason` (string), `duration`, `timeout`, `allow_self`.
+    pub async fn flow(&self, name: &str, vars: Value, strategy: bool) -> Value {
+        self.flow_with(name, vars, strategy, json!({})).await
+    }
+
+    pub async fn flow_with(&self, name: &str, vars: Value, strategy: bool, params: Value) -> Value {
+        let (status, flow) = self
+            .admin
+            .put(
+                &format!("/flows/{name}"),
+                json!({
+                    "label": name,
+                    "vars": vars,
+                    "fields": [
+                        { "name": "reason", "type": "string", "required": true },
+                        { "name": "duration", "type": "duration" },
+                        { "name": "timeout", "type": "duration" },
+                        { "name": "allow_self", "type": "bool", "default": false },
+                    ],
+                    "params": params,
+                    "plugin": self.echo,
+                    "strategy": if strategy { json!(self.echo) } else { Value::Null },
+                }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{flow}");
+        flow
+    }
+
+    /// The member requests `flow`; returns the response body.
+    pub async fn request(&self, flow: &str, inputs: Value) -> Value {
+        let (status, body) = self
+            .member
+            .post(
+                "/events/request",
+                json!({ "flow": flow, "flow_inputs": inputs }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body
+    }
+}
