@@ -1,6 +1,7 @@
-//! `assent`: build, inspect and try plugins.
+//! `assent`: run the server; build, inspect and try plugins.
 
 mod plugin_cmd;
+mod serve_cmd;
 
 use std::process::ExitCode;
 
@@ -22,13 +23,15 @@ enum Command {
     /// Build, inspect and call plugins.
     #[command(subcommand)]
     Plugin(plugin_cmd::PluginCommand),
+    /// Run the server (on a local SQLite file with the example flows, unless told otherwise).
+    Serve(serve_cmd::ServeArgs),
 }
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("ASSENT_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,assent_server=info")),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -46,6 +49,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Plugin(command) => plugin_cmd::run(command).await,
+            Command::Serve(args) => serve_cmd::run(args).await,
         }
     });
     match result {

@@ -1,1 +1,218 @@
-//! Example flows for `assent serve`.
+//! The demo organisation `assent serve` starts with: three users and the example flows, so a
+//! newcomer has something to request straight away.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use assent_store::{FlowParams, NewFlow, NewUser, PluginRecord};
+use assent_types::{PromptField, Role};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::Runner;
+
+pub const DEMO_ORG: &str = "demo";
+
+/// One example flow file: the body of `PUT /api/v1/flows/{name}`, with `plugin` and
+/// `strategy` naming a plugin crate or `.wasm` file relative to the file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExampleFlow {
+    pub name: String,
+    #[serde(default)]
+    pub label: Option<String>,
+    pub plugin: PathBuf,
+    #[serde(default)]
+    pub strategy: Option<PathBuf>,
+    #[serde(default)]
+    pub vars: BTreeMap<String, String>,
+    #[serde(default)]
+    pub fields: Vec<PromptField>,
+    #[serde(default)]
+    pub params: Option<FlowParams>,
+}
+
+#[derive(Debug, Error)]
+pub enum ExampleError {
+    #[error("cannot read `{path}`: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{path}` is not an example flow: {source}")]
+    Parse {
+        path: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("example plugin `{path}` was refused: {reason}")]
+    Plugin { path: String, reason: String },
+    #[error(transparent)]
+    Store(#[from] assent_store::StoreError),
+    #[error("cannot keep the demo tokens in `{path}`: {source}")]
+    Tokens {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Reads every `*.json` in `dir`, with plugin paths made absolute.
+pub fn read_examples(dir: &Path) -> Result<Vec<ExampleFlow>, ExampleError> {
+    let read_error = |path: &Path| {
+        let path = path.display().to_string();
+        move |source| ExampleError::Read { path, source }
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(read_error(dir))?
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|file| {
+            let text = std::fs::read_to_string(file).map_err(read_error(file))?;
+            let mut flow: ExampleFlow =
+                serde_json::from_str(&text).map_err(|source| ExampleError::Parse {
+                    path: file.display().to_string(),
+                    source,
+                })?;
+            flow.plugin = dir.join(&flow.plugin);
+            flow.strategy = flow.strategy.map(|strategy| dir.join(strategy));
+            Ok(flow)
+        })
+        .collect()
+}
+
+/// The demo users' API tokens, kept in a file because the server stores only their hashes.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct DemoTokens(pub BTreeMap<String, String>);
+
+/// Creates the demo organisation (once) and stores each example flow whose definition changed.
+///
+/// `plugins` maps each example's plugin path to its component's bytes.
+pub async fn provision(
+    runner: &Runner,
+    examples: &[ExampleFlow],
+    plugins: &BTreeMap<PathBuf, Vec<u8>>,
+    tokens_file: &Path,
+) -> Result<DemoTokens, ExampleError> {
+    let store = runner.store();
+    let tokens_error = |source| ExampleError::Tokens {
+        path: tokens_file.display().to_string(),
+        source,
+    };
+    let (org_id, tokens) = match store.organization_by_slug(DEMO_ORG).await? {
+        Some(org) => {
+            let tokens = std::fs::read_to_string(tokens_file)
+                .ok()
+                .and_then(|text| serde_json::from_str(&text).ok())
+                .unwrap_or_default();
+            (org.id, tokens)
+        }
+        None => {
+            let created = store
+                .create_organization(DEMO_ORG, "Demo", "admin@demo.test")
+                .await?;
+            let org_id = created.organization.id.clone();
+            let mut tokens = BTreeMap::from([("admin".to_owned(), created.token)]);
+            for name in ["ann", "bob"] {
+                let user = store
+                    .upsert_user(
+                        &org_id,
+                        &NewUser {
+                            email: format!("{name}@demo.test"),
+                            username: Some(name.to_owned()),
+                            first_name: None,
+                            last_name: None,
+                            role: Role::Member,
+                            identities: Vec::new(),
+                        },
+                    )
+                    .await?;
+                tokens.insert(
+                    name.to_owned(),
+                    store.create_token(&org_id, &user.id, "demo").await?,
+                );
+            }
+            let tokens = DemoTokens(tokens);
+            if let Some(parent) = tokens_file.parent() {
+                std::fs::create_dir_all(parent).map_err(tokens_error)?;
+            }
+            let text = serde_json::to_string_pretty(&tokens).unwrap_or_default();
+            std::fs::write(tokens_file, text).map_err(tokens_error)?;
+            (org_id, tokens)
+        }
+    };
+
+    for example in examples {
+        let plugin_hash = upload(runner, &org_id, &example.plugin, plugins).await?;
+        let strategy_hash = match &example.strategy {
+            Some(path) => Some(upload(runner, &org_id, path, plugins).await?),
+            None => None,
+        };
+        let environment_id = store.ensure_environment(&org_id, "main").await?;
+        let flow = NewFlow {
+            name: example.name.clone(),
+            label: example
+                .label
+                .clone()
+                .unwrap_or_else(|| example.name.clone()),
+            environment_id,
+            vars: example.vars.clone(),
+            fields: example.fields.clone(),
+            params: example.params.clone().unwrap_or_default(),
+            plugin_hash,
+            strategy_hash,
+        };
+        let unchanged = store
+            .flow(&org_id, &example.name)
+            .await?
+            .is_some_and(|stored| {
+                stored.label == flow.label
+                    && stored.vars == flow.vars
+                    && stored.fields == flow.fields
+                    && stored.params == flow.params
+                    && stored.plugin_hash == flow.plugin_hash
+                    && stored.strategy_hash == flow.strategy_hash
+            });
+        if !unchanged {
+            store.put_flow(&org_id, &flow).await?;
+        }
+    }
+    Ok(tokens)
+}
+
+async fn upload(
+    runner: &Runner,
+    org_id: &str,
+    path: &Path,
+    plugins: &BTreeMap<PathBuf, Vec<u8>>,
+) -> Result<String, ExampleError> {
+    let refused = |reason: String| ExampleError::Plugin {
+        path: path.display().to_string(),
+        reason,
+    };
+    let bytes = plugins
+        .get(path)
+        .ok_or_else(|| refused("it was not built".to_owned()))?;
+    let plugin = runner
+        .plugins()
+        .host()
+        .load(bytes.clone())
+        .await
+        .map_err(|error| refused(error.to_string()))?;
+    let record = PluginRecord {
+        hash: plugin.hash().to_owned(),
+        size: i64::try_from(plugin.size()).unwrap_or(i64::MAX),
+        sdk: plugin.sdk().to_owned(),
+        contract_version: plugin.contract_version().to_owned(),
+        handlers: plugin.handlers().iter().map(ToString::to_string).collect(),
+        created_at: 0,
+    };
+    runner.store().put_plugin(org_id, &record, bytes).await?;
+    runner.plugins().remember(&plugin).await;
+    Ok(record.hash)
+}

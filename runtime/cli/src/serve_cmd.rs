@@ -1,0 +1,190 @@
+//! `assent serve`: the server, on a local SQLite file by default, with the example flows.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use assent_plugin_build::{BuildError, BuildOptions, Progress, build_rust};
+use assent_server::examples::{self, DEMO_ORG};
+use assent_server::{Server, ServerConfig, WorkerConfig};
+use clap::Args;
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Where to listen.
+    #[arg(long, env = "ASSENT_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// `sqlite://FILE` or `postgres://USER@HOST/DB`; by default a SQLite file in the data dir.
+    #[arg(long, env = "ASSENT_DATABASE_URL")]
+    database: Option<String>,
+    /// Local state: the SQLite file, compiled plugins, the demo users' tokens.
+    #[arg(long, env = "ASSENT_DATA_DIR", default_value = ".assent")]
+    data_dir: PathBuf,
+    /// Enables the operator endpoints (creating organisations) for this token.
+    #[arg(long, env = "ASSENT_OPERATOR_TOKEN", hide_env_values = true)]
+    operator_token: Option<String>,
+    /// Example flows to load into the `demo` organisation at start.
+    #[arg(long, default_value = "examples/flows")]
+    examples: PathBuf,
+    /// Start without the demo organisation and example flows.
+    #[arg(long)]
+    no_examples: bool,
+    /// The longest the timer worker waits between looks, in milliseconds.
+    #[arg(long, default_value_t = 500)]
+    timer_poll_ms: u64,
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("could not create `{}`", args.data_dir.display()))?;
+    let database = args
+        .database
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", args.data_dir.join("assent.db").display()));
+    let examples = if args.no_examples {
+        Vec::new()
+    } else if args.examples.is_dir() {
+        examples::read_examples(&args.examples)?
+    } else {
+        eprintln!(
+            "note: no example flows at `{}`; starting without the demo organisation",
+            args.examples.display()
+        );
+        Vec::new()
+    };
+    let plugins = build_example_plugins(&examples, &args.data_dir).await?;
+
+    let server = Server::start(ServerConfig {
+        listen: args.listen,
+        database_url: database.clone(),
+        cache_dir: Some(args.data_dir.join("compiled")),
+        operator_token: args.operator_token.clone(),
+        worker: WorkerConfig {
+            poll: Duration::from_millis(args.timer_poll_ms.max(10)),
+            ..WorkerConfig::default()
+        },
+    })
+    .await?;
+    let base = format!("http://{}/api/v1", server.addr);
+    // Tests and scripts read this line to find the port.
+    println!(
+        "assent listening on http://{} (database: {})",
+        server.addr,
+        redact(&database)
+    );
+
+    if !examples.is_empty() {
+        let tokens_file = args.data_dir.join("demo-tokens.json");
+        let tokens = examples::provision(&server.runner, &examples, &plugins, &tokens_file).await?;
+        let flows: Vec<&str> = examples.iter().map(|flow| flow.name.as_str()).collect();
+        println!(
+            "demo organisation `{DEMO_ORG}` has flows: {}",
+            flows.join(", ")
+        );
+        println!(
+            "users admin, ann and bob; their API tokens are in {}",
+            tokens_file.display()
+        );
+        if let (Some(ann), Some(admin)) = (tokens.0.get("ann"), tokens.0.get("admin")) {
+            println!();
+            println!("try it:");
+            println!(
+                "  curl -s -X POST {base}/events/request -H 'Authorization: Bearer {ann}' -H 'Content-Type: application/json' \\\n    -d '{{\"flow\": \"temporary-admin\", \"flow_inputs\": {{\"target\": \"prod-admins\", \"reason\": \"deploy\", \"duration\": \"30m\"}}}}'"
+            );
+            println!(
+                "  curl -s -X POST {base}/runs/RUN_ID/approve -H 'Authorization: Bearer {admin}'"
+            );
+            println!("  curl -s {base}/audit -H 'Authorization: Bearer {admin}'");
+        }
+    }
+    server.wait().await;
+    Ok(())
+}
+
+/// Hides a password in a database URL.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Builds (or reads) each example's plugins.
+async fn build_example_plugins(
+    examples: &[examples::ExampleFlow],
+    data_dir: &Path,
+) -> anyhow::Result<BTreeMap<PathBuf, Vec<u8>>> {
+    let mut paths: Vec<PathBuf> = examples
+        .iter()
+        .flat_map(|flow| std::iter::once(flow.plugin.clone()).chain(flow.strategy.clone()))
+        .collect();
+    paths.sort();
+    paths.dedup();
+    let mut plugins = BTreeMap::new();
+    for path in paths {
+        let bytes = if path.is_dir() {
+            eprintln!("building example plugin {}", path.display());
+            let crate_dir = path.clone();
+            let options = BuildOptions {
+                target_dir: Some(data_dir.join("build")),
+                ..BuildOptions::default()
+            };
+            let built = tokio::task::spawn_blocking(move || {
+                build_rust(&crate_dir, &options, |progress| {
+                    if let Progress::Diagnostic { rendered } = progress {
+                        eprint!("{rendered}");
+                    }
+                })
+            })
+            .await
+            .context("the build was interrupted")?;
+            let components = match built {
+                Ok(components) => components,
+                Err(BuildError::Compile { stderr }) => {
+                    eprint!("{stderr}");
+                    bail!(
+                        "example plugin `{}` did not compile (see above)",
+                        path.display()
+                    );
+                }
+                Err(error) => return Err(error.into()),
+            };
+            let [component] = components.as_slice() else {
+                bail!(
+                    "`{}` built {} components, expected one",
+                    path.display(),
+                    components.len()
+                );
+            };
+            std::fs::read(&component.path)
+                .with_context(|| format!("could not read `{}`", component.path.display()))?
+        } else {
+            std::fs::read(&path).with_context(|| format!("could not read `{}`", path.display()))?
+        };
+        plugins.insert(path, bytes);
+    }
+    Ok(plugins)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_are_not_printed() {
+        assert_eq!(redact("postgres://u:secret@db/x"), "postgres://u:***@db/x");
+        assert_eq!(redact("postgres://u@db/x"), "postgres://u@db/x");
+        assert_eq!(
+            redact("sqlite://.assent/assent.db"),
+            "sqlite://.assent/assent.db"
+        );
+    }
+}
