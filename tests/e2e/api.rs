@@ -7,7 +7,7 @@ mod support;
 use assent_tests::{plugin_bytes, test_databases};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::{Api, start, tenant};
+use support::{Api, api, start, tenant};
 
 fn run_id(body: &Value) -> String {
     body["run"]["id"].as_str().unwrap().to_owned()
@@ -706,5 +706,5 @@ async fn the_openapi_description_covers_every_route() {
         }
     }
     assert_eq!(paths.len(), 17, "a described route is not tested here");
-    let _: Api = Api::new(&server, "unused");
+    let _: Api = api(&server, "unused");
 }

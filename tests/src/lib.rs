@@ -110,3 +110,6 @@ pub fn plugin_bytes(package: &str) -> Vec<u8> {
 
 mod databases;
 pub use databases::{TestDatabase, postgres_database, sqlite_database, test_databases};
+
+mod http;
+pub use http::Api;

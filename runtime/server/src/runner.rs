@@ -608,6 +608,8 @@ impl Runner {
                 "status": run.status,
                 "reason": run.body.reason,
                 "output": output,
+                // Which process fired a timer, for following a run across replicas.
+                "worker": job.map(|_| self.owner.as_ref()),
             }),
         });
         if let Some(index) = change.notify

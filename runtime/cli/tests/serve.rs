@@ -1,0 +1,217 @@
+//! `assent serve` as a process: timers survive a crash, and two servers on one PostgreSQL
+//! fire each timer once.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use assent_tests::{Api, TestDatabase, plugin_bytes, postgres_database, test_databases};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const OPERATOR: &str = "operator-secret";
+
+/// A server process; killed (SIGKILL) when dropped.
+struct ServerProcess {
+    child: Child,
+    base: String,
+}
+
+impl ServerProcess {
+    fn start(database: &TestDatabase, data_dir: &std::path::Path) -> ServerProcess {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_assent"))
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--no-examples",
+                "--timer-poll-ms",
+                "100",
+            ])
+            .arg("--database")
+            .arg(&database.url)
+            .arg("--data-dir")
+            .arg(data_dir)
+            .env("ASSENT_OPERATOR_TOKEN", OPERATOR)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .strip_prefix("assent listening on http://")
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+            .to_owned();
+        ServerProcess {
+            child,
+            base: format!("http://{addr}/api/v1"),
+        }
+    }
+
+    /// Kills the process at once, as a crash would.
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// An organisation with the echo plugin and two flows: `relay` (three notifications that
+/// each time out after `timeout`) and `prod` (echo as strategy, deescalation on expiry).
+async fn set_up(base: &str) -> Api {
+    let operator = Api::new(base, OPERATOR);
+    let (status, created) = operator
+        .post(
+            "/orgs",
+            json!({ "slug": "acme", "name": "Acme", "admin_email": "admin@acme.test" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let admin = operator.with_token(created["token"].as_str().unwrap());
+    let (status, plugin) = admin.upload(plugin_bytes("echo-plugin")).await;
+    assert_eq!(status, StatusCode::CREATED, "{plugin}");
+    let fields = json!([
+        { "name": "reason", "type": "string" },
+        { "name": "duration", "type": "duration" },
+        { "name": "timeout", "type": "duration" },
+        { "name": "allow_self", "type": "bool" },
+    ]);
+    for (name, vars, strategy) in [
+        (
+            "relay",
+            json!({ "channels": "#first,#second", "timeout_last": "yes" }),
+            Value::Null,
+        ),
+        ("prod", json!({}), plugin["hash"].clone()),
+    ] {
+        let (status, flow) = admin
+            .put(
+                &format!("/flows/{name}"),
+                json!({ "vars": vars, "fields": fields, "plugin": plugin["hash"], "strategy": strategy }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{flow}");
+    }
+    admin
+}
+
+async fn request(admin: &Api, flow: &str, inputs: Value) -> String {
+    let (status, body) = admin
+        .post(
+            "/events/request",
+            json!({ "flow": flow, "flow_inputs": inputs }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body["run"]["id"].as_str().unwrap().to_owned()
+}
+
+fn count(kinds: &[String], kind: &str) -> usize {
+    kinds.iter().filter(|k| *k == kind).count()
+}
+
+#[tokio::test]
+async fn a_killed_server_fires_every_pending_timer_once_after_restart() {
+    for database in test_databases().await {
+        let data = tempfile::tempdir().unwrap();
+        let mut first = ServerProcess::start(&database, data.path());
+        let admin = set_up(&first.base).await;
+        let relay = request(&admin, "relay", json!({ "timeout": "2s" })).await;
+        let granted = request(
+            &admin,
+            "prod",
+            json!({ "duration": "2s", "allow_self": true }),
+        )
+        .await;
+        let (status, body) = admin
+            .post(&format!("/runs/{granted}/approve"), json!({}))
+            .await;
+        assert_eq!(
+            (status, &body["run"]["status"]),
+            (StatusCode::OK, &json!("escalated"))
+        );
+
+        // Crash with every timer pending, and stay down past their due times.
+        first.kill();
+        tokio::time::sleep(Duration::from_secs(3)).await;
+
+        let second = ServerProcess::start(&database, data.path());
+        let admin = admin.at(&second.base);
+        let run = admin.wait_for(&relay, "expired").await;
+        assert_eq!(run["notification"], 2);
+        admin.wait_for(&granted, "deescalated").await;
+        // Give any duplicate a chance to show itself before counting.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let kinds = admin.audit_kinds(&relay).await;
+        assert_eq!(
+            count(&kinds, "request_forward"),
+            2,
+            "{}: {kinds:?}",
+            database.kind
+        );
+        assert_eq!(
+            count(&kinds, "request_expire"),
+            1,
+            "{}: {kinds:?}",
+            database.kind
+        );
+        let kinds = admin.audit_kinds(&granted).await;
+        assert_eq!(count(&kinds, "escalate"), 1, "{kinds:?}");
+        assert_eq!(
+            count(&kinds, "deescalate"),
+            1,
+            "{}: {kinds:?}",
+            database.kind
+        );
+    }
+}
+
+#[tokio::test]
+async fn two_servers_on_one_postgres_fire_each_timer_once() {
+    let Some(database) = postgres_database().await else {
+        eprintln!("DATABASE_URL is not set: the two-replica test needs PostgreSQL and is skipped");
+        return;
+    };
+    let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let first = ServerProcess::start(&database, one.path());
+    let second = ServerProcess::start(&database, two.path());
+    let admin = set_up(&first.base).await;
+    let mut runs = Vec::new();
+    for _ in 0..20 {
+        runs.push(request(&admin, "relay", json!({ "timeout": "1s" })).await);
+    }
+    let watcher = admin.at(&second.base);
+    let mut workers = std::collections::BTreeSet::new();
+    for run in &runs {
+        watcher.wait_for(run, "expired").await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for run in &runs {
+        let (_, page) = watcher
+            .get(&format!("/audit?run_id={run}&limit=1000"))
+            .await;
+        let events = page["events"].as_array().unwrap();
+        let kinds: Vec<String> = events
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(count(&kinds, "request_forward"), 2, "{kinds:?}");
+        assert_eq!(count(&kinds, "request_expire"), 1, "{kinds:?}");
+        for event in events {
+            if let Some(worker) = event["data"]["worker"].as_str() {
+                workers.insert(worker.to_owned());
+            }
+        }
+    }
+    eprintln!("timers were fired by {} worker(s)", workers.len());
+}
