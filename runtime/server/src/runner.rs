@@ -87,7 +87,7 @@ impl StepResult {
 }
 
 enum Advance {
-    Done(StepResult),
+    Done(Box<StepResult>),
     /// Another step committed first; read the run again and retry.
     Lost,
 }
@@ -246,7 +246,7 @@ impl Runner {
             )
             .await?
         {
-            Advance::Done(result) => self.run_queued(result).await,
+            Advance::Done(result) => self.run_queued(*result).await,
             // A new run's id is fresh; nobody else can have written it.
             Advance::Lost => Err(RuntimeError::Busy),
         }
@@ -356,7 +356,7 @@ impl Runner {
                 .advance(&context, run, trigger, actor, reason.clone(), None, None)
                 .await?
             {
-                Advance::Done(result) => return self.run_queued(result).await,
+                Advance::Done(result) => return self.run_queued(*result).await,
                 Advance::Lost => continue,
             }
         }
@@ -434,7 +434,7 @@ impl Runner {
                     tx.complete_job(&job.id, &self.owner).await?;
                     tx.commit().await?;
                 }
-                return Ok(Advance::Done(StepResult::unchanged(run)));
+                return Ok(Advance::Done(Box::new(StepResult::unchanged(run))));
             }
         };
         let mut session = match session {
@@ -541,14 +541,14 @@ impl Runner {
                 if let Some(job) = job
                     && !tx.complete_job(&job.id, &self.owner).await?
                 {
-                    return Ok(Advance::Done(StepResult::unchanged(run)));
+                    return Ok(Advance::Done(Box::new(StepResult::unchanged(run))));
                 }
                 tx.append(&run.org_id, &events).await?;
                 tx.commit().await?;
-                return Ok(Advance::Done(StepResult {
+                return Ok(Advance::Done(Box::new(StepResult {
                     ignored: Some((step, message)),
                     ..StepResult::unchanged(run)
-                }));
+                })));
             }
             Resolution::Take { step, reason } => (step, reason),
         };
@@ -634,7 +634,7 @@ impl Runner {
             && !tx.complete_job(&job.id, &self.owner).await?
         {
             // Our lease ran out and another worker owns this timer now: it will fire it.
-            return Ok(Advance::Done(StepResult::unchanged(run)));
+            return Ok(Advance::Done(Box::new(StepResult::unchanged(run))));
         }
         if change.cancel_timers {
             tx.cancel_jobs(&run.org_id, &run.id, None).await?;
@@ -666,12 +666,12 @@ impl Runner {
                 attempts: 1,
             })
             .collect();
-        Ok(Advance::Done(StepResult {
+        Ok(Advance::Done(Box::new(StepResult {
             run,
             taken: Some(step),
             ignored: None,
             queued,
-        }))
+        })))
     }
 
     async fn call_strategy(
@@ -723,7 +723,7 @@ impl Runner {
         error: &CallError,
     ) -> Result<StepResult, RuntimeError> {
         match self.fail(context, run, step, error, None).await? {
-            Advance::Done(result) => Ok(result),
+            Advance::Done(result) => Ok(*result),
             Advance::Lost => Err(RuntimeError::Busy),
         }
     }
@@ -770,7 +770,7 @@ impl Runner {
         )
         .await?;
         tx.commit().await?;
-        Ok(Advance::Done(StepResult::unchanged(run)))
+        Ok(Advance::Done(Box::new(StepResult::unchanged(run))))
     }
 }
 

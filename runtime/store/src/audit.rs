@@ -52,32 +52,41 @@ fn event_from_row(row: &AnyRow) -> Result<AuditEvent, StoreError> {
 const EVENT_COLUMNS: &str = "id, run_id, kind, actor_id, actor_email, data, created_at";
 
 impl Tx {
-    /// Appends `events` in order; returns their ids.
+    /// Appends `events` in order, in one statement; returns their ids.
     pub async fn append(
         &mut self,
         org_id: &str,
         events: &[NewEvent],
     ) -> Result<Vec<String>, StoreError> {
-        let now = now_millis();
-        let mut ids = Vec::with_capacity(events.len());
-        for event in events {
-            let id = new_id();
-            sqlx::query(
-                "INSERT INTO events (id, org_id, run_id, kind, actor_id, actor_email, data, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(&id)
-            .bind(org_id)
-            .bind(&event.run_id)
-            .bind(&event.kind)
-            .bind(event.actor.as_ref().map(|user| user.id.clone()))
-            .bind(event.actor.as_ref().map(|user| user.email.clone()))
-            .bind(event.data.to_string())
-            .bind(now)
-            .execute(&mut *self.inner)
-            .await?;
-            ids.push(id);
+        if events.is_empty() {
+            return Ok(Vec::new());
         }
+        let now = now_millis();
+        let ids: Vec<String> = events.iter().map(|_| new_id()).collect();
+        let rows: Vec<String> = (0..events.len())
+            .map(|row| {
+                let first = row * 8 + 1;
+                let params: Vec<String> = (first..first + 8).map(|n| format!("${n}")).collect();
+                format!("({})", params.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO events (id, org_id, run_id, kind, actor_id, actor_email, data, created_at) VALUES {}",
+            rows.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (id, event) in ids.iter().zip(events) {
+            query = query
+                .bind(id.clone())
+                .bind(org_id.to_owned())
+                .bind(event.run_id.clone())
+                .bind(event.kind.clone())
+                .bind(event.actor.as_ref().map(|user| user.id.clone()))
+                .bind(event.actor.as_ref().map(|user| user.email.clone()))
+                .bind(event.data.to_string())
+                .bind(now);
+        }
+        query.execute(&mut *self.inner).await?;
         Ok(ids)
     }
 }

@@ -129,6 +129,7 @@ impl Store {
         lease_ms: i64,
         limit: u32,
     ) -> Result<Vec<Job>, StoreError> {
+        let _writer = self.writer().await;
         let now = now_millis();
         let sql = match self.backend() {
             Backend::Postgres => CLAIM_POSTGRES,
@@ -152,6 +153,7 @@ impl Store {
         owner: &str,
         lease_ms: i64,
     ) -> Result<Option<Job>, StoreError> {
+        let _writer = self.writer().await;
         let now = now_millis();
         let row = sqlx::query(
             "UPDATE jobs SET lease_until = $1, lease_owner = $2, attempts = attempts + 1
@@ -175,6 +177,7 @@ impl Store {
         owner: &str,
         retry_at: i64,
     ) -> Result<(), StoreError> {
+        let _writer = self.writer().await;
         sqlx::query("UPDATE jobs SET lease_until = $1, lease_owner = NULL WHERE id = $2 AND lease_owner = $3")
             .bind(retry_at)
             .bind(job_id)

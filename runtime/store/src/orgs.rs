@@ -131,6 +131,7 @@ impl Store {
 
     /// The environment's id, creating it if needed.
     pub async fn ensure_environment(&self, org_id: &str, name: &str) -> Result<String, StoreError> {
+        let _writer = self.writer().await;
         if let Some(id) = self.environment_id(org_id, name).await? {
             return Ok(id);
         }

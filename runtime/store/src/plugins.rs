@@ -39,6 +39,7 @@ impl Store {
         record: &PluginRecord,
         bytes: &[u8],
     ) -> Result<PluginRecord, StoreError> {
+        let _writer = self.writer().await;
         sqlx::query(
             "INSERT INTO plugins (org_id, hash, bytes, size, sdk, contract_version, handlers, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (org_id, hash) DO NOTHING",
