@@ -2,11 +2,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use std::sync::Arc;
-
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, ConnectOptions, Connection, Executor, Transaction};
-use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::StoreError;
 
@@ -21,19 +18,19 @@ pub enum Backend {
 #[derive(Debug, Clone)]
 pub struct Store {
     pub(crate) pool: AnyPool,
+    /// Where writes go. On SQLite, one connection of its own: SQLite takes one writer at a
+    /// time, and a connection that finds the file locked sleeps in SQLite's busy handler
+    /// (1 ms, 2 ms, 5 ms, … steps) — under load most of a request's time. Writers queue for
+    /// this connection instead, in order and without sleeping, and never wait behind readers
+    /// for a pooled connection. On PostgreSQL it is the same pool as reads.
+    pub(crate) writes: AnyPool,
     backend: Backend,
-    /// SQLite takes one writer at a time, and a connection that finds the file locked sleeps
-    /// in SQLite's busy handler (1 ms, 2 ms, 5 ms, … steps) — under load most of a request's
-    /// time. Writers of this process queue here instead, without sleeping, so on SQLite only
-    /// another process can ever make a writer wait for the lock.
-    writer: Arc<Mutex<()>>,
 }
 
 /// A transaction: the writes of one step, committed together or not at all.
 #[derive(Debug)]
 pub struct Tx {
     pub(crate) inner: Transaction<'static, Any>,
-    _writer: Option<OwnedMutexGuard<()>>,
 }
 
 /// A new time-ordered id (UUID v7), so ids sort by creation.
@@ -50,8 +47,8 @@ pub fn now_millis() -> i64 {
         })
 }
 
-// SQLite allows one writer at a time; a handful of connections keeps readers busy without
-// queueing writers behind long lock waits. PostgreSQL handles real concurrency.
+// Readers on SQLite (writes have their own connection): enough that requests rarely wait
+// for one. PostgreSQL connections serve reads and writes alike.
 const SQLITE_CONNECTIONS: u32 = 8;
 const POSTGRES_CONNECTIONS: u32 = 16;
 // Long enough to ride out a burst of writers; a busy SQLite waits instead of failing.
@@ -71,7 +68,7 @@ impl Store {
         let options: AnyConnectOptions = url.parse().map_err(connect_error)?;
         let options = options.disable_statement_logging();
         let pool_options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));
-        let pool = match backend {
+        let (pool, writes) = match backend {
             Backend::Sqlite => {
                 // WAL lets readers run beside the writer; it is a property of the file, set
                 // once, with one connection (it needs an exclusive lock).
@@ -83,33 +80,43 @@ impl Store {
                     .await
                     .map_err(connect_error)?;
                 first.close().await.map_err(connect_error)?;
-                pool_options
-                    .max_connections(SQLITE_CONNECTIONS)
-                    .after_connect(|connection, _| {
-                        Box::pin(async move {
-                            // NORMAL in WAL mode: a commit survives a crash of the process
-                            // (not of the machine's power), at a fraction of FULL's fsyncs.
-                            connection.execute("PRAGMA synchronous = NORMAL").await?;
-                            let timeout = format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}");
-                            connection.execute(sqlx::AssertSqlSafe(timeout)).await?;
-                            Ok(())
+                let sqlite_pool = |connections: u32| {
+                    pool_options
+                        .clone()
+                        .max_connections(connections)
+                        .after_connect(|connection, _| {
+                            Box::pin(async move {
+                                // NORMAL in WAL mode: a commit survives a crash of the process
+                                // (not of the machine's power), at a fraction of FULL's fsyncs.
+                                connection.execute("PRAGMA synchronous = NORMAL").await?;
+                                let timeout =
+                                    format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}");
+                                connection.execute(sqlx::AssertSqlSafe(timeout)).await?;
+                                Ok(())
+                            })
                         })
-                    })
+                        .connect_with(options.clone())
+                };
+                let reads = sqlite_pool(SQLITE_CONNECTIONS)
+                    .await
+                    .map_err(connect_error)?;
+                let writes = sqlite_pool(1).await.map_err(connect_error)?;
+                (reads, writes)
+            }
+            Backend::Postgres => {
+                let pool = pool_options
+                    .max_connections(POSTGRES_CONNECTIONS)
                     .connect_with(options)
                     .await
-                    .map_err(connect_error)?
+                    .map_err(connect_error)?;
+                (pool.clone(), pool)
             }
-            Backend::Postgres => pool_options
-                .max_connections(POSTGRES_CONNECTIONS)
-                .connect_with(options)
-                .await
-                .map_err(connect_error)?,
         };
-        sqlx::migrate!("./migrations").run(&pool).await?;
+        sqlx::migrate!("./migrations").run(&writes).await?;
         Ok(Store {
             pool,
+            writes,
             backend,
-            writer: Arc::new(Mutex::new(())),
         })
     }
 
@@ -120,31 +127,21 @@ impl Store {
     /// Starts a write transaction. On SQLite it takes the write lock at once (`IMMEDIATE`),
     /// so a transaction that reads before it writes cannot fail half-way on a stale snapshot.
     ///
-    /// Invariant: nothing holding a `Tx` calls a writing `Store` method (it would wait for
-    /// its own transaction on SQLite); writes inside a step go through the `Tx`.
+    /// Invariant: nothing holding a `Tx` calls a writing `Store` method (on SQLite it would
+    /// wait for the write connection its own transaction holds); writes inside a step go
+    /// through the `Tx`.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
-        let writer = self.writer().await;
         let inner = match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+            Backend::Sqlite => self.writes.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.writes.begin().await?,
         };
-        Ok(Tx {
-            inner,
-            _writer: writer,
-        })
-    }
-
-    /// This process's turn to write, on SQLite; PostgreSQL needs no turn.
-    pub(crate) async fn writer(&self) -> Option<OwnedMutexGuard<()>> {
-        match self.backend {
-            Backend::Sqlite => Some(Arc::clone(&self.writer).lock_owned().await),
-            Backend::Postgres => None,
-        }
+        Ok(Tx { inner })
     }
 
     /// Closes every connection, waiting for those in use.
     pub async fn close(&self) {
         self.pool.close().await;
+        self.writes.close().await;
     }
 }
 

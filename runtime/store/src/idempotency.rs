@@ -30,7 +30,6 @@ impl Store {
         key: &str,
         fingerprint: &str,
     ) -> Result<Idempotency, StoreError> {
-        let _writer = self.writer().await;
         let inserted = sqlx::query(
             "INSERT INTO idempotency_keys (org_id, key, fingerprint, status, response, created_at)
              VALUES ($1, $2, $3, 0, '', $4) ON CONFLICT (org_id, key) DO NOTHING",
@@ -39,7 +38,7 @@ impl Store {
         .bind(key)
         .bind(fingerprint)
         .bind(now_millis())
-        .execute(&self.pool)
+        .execute(&self.writes)
         .await?;
         if inserted.rows_affected() == 1 {
             return Ok(Idempotency::Proceed);
@@ -70,7 +69,6 @@ impl Store {
         key: &str,
         response: &StoredResponse,
     ) -> Result<(), StoreError> {
-        let _writer = self.writer().await;
         sqlx::query(
             "UPDATE idempotency_keys SET status = $1, response = $2 WHERE org_id = $3 AND key = $4",
         )
@@ -78,18 +76,17 @@ impl Store {
         .bind(&response.body)
         .bind(org_id)
         .bind(key)
-        .execute(&self.pool)
+        .execute(&self.writes)
         .await?;
         Ok(())
     }
 
     /// Frees `key` after a failure that a retry may not hit (a 5xx), so the retry runs.
     pub async fn abandon_idempotent(&self, org_id: &str, key: &str) -> Result<(), StoreError> {
-        let _writer = self.writer().await;
         sqlx::query("DELETE FROM idempotency_keys WHERE org_id = $1 AND key = $2 AND status = 0")
             .bind(org_id)
             .bind(key)
-            .execute(&self.pool)
+            .execute(&self.writes)
             .await?;
         Ok(())
     }

@@ -129,7 +129,6 @@ impl Store {
         lease_ms: i64,
         limit: u32,
     ) -> Result<Vec<Job>, StoreError> {
-        let _writer = self.writer().await;
         let now = now_millis();
         let sql = match self.backend() {
             Backend::Postgres => CLAIM_POSTGRES,
@@ -140,7 +139,7 @@ impl Store {
             .bind(owner)
             .bind(now)
             .bind(i64::from(limit))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.writes)
             .await?;
         rows.iter().map(job_from_row).collect()
     }
@@ -153,7 +152,6 @@ impl Store {
         owner: &str,
         lease_ms: i64,
     ) -> Result<Option<Job>, StoreError> {
-        let _writer = self.writer().await;
         let now = now_millis();
         let row = sqlx::query(
             "UPDATE jobs SET lease_until = $1, lease_owner = $2, attempts = attempts + 1
@@ -164,7 +162,7 @@ impl Store {
         .bind(owner)
         .bind(job_id)
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.writes)
         .await?;
         row.as_ref().map(job_from_row).transpose()
     }
@@ -177,12 +175,11 @@ impl Store {
         owner: &str,
         retry_at: i64,
     ) -> Result<(), StoreError> {
-        let _writer = self.writer().await;
         sqlx::query("UPDATE jobs SET lease_until = $1, lease_owner = NULL WHERE id = $2 AND lease_owner = $3")
             .bind(retry_at)
             .bind(job_id)
             .bind(owner)
-            .execute(&self.pool)
+            .execute(&self.writes)
             .await?;
         Ok(())
     }

@@ -131,7 +131,6 @@ impl Store {
 
     /// The environment's id, creating it if needed.
     pub async fn ensure_environment(&self, org_id: &str, name: &str) -> Result<String, StoreError> {
-        let _writer = self.writer().await;
         if let Some(id) = self.environment_id(org_id, name).await? {
             return Ok(id);
         }
@@ -143,7 +142,7 @@ impl Store {
         .bind(org_id)
         .bind(name)
         .bind(now_millis())
-        .execute(&self.pool)
+        .execute(&self.writes)
         .await?;
         if inserted.rows_affected() == 1 {
             return Ok(id);

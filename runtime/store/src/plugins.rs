@@ -39,7 +39,6 @@ impl Store {
         record: &PluginRecord,
         bytes: &[u8],
     ) -> Result<PluginRecord, StoreError> {
-        let _writer = self.writer().await;
         sqlx::query(
             "INSERT INTO plugins (org_id, hash, bytes, size, sdk, contract_version, handlers, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (org_id, hash) DO NOTHING",
@@ -52,7 +51,7 @@ impl Store {
         .bind(&record.contract_version)
         .bind(serde_json::to_string(&record.handlers).unwrap_or_else(|_| "[]".to_owned()))
         .bind(now_millis())
-        .execute(&self.pool)
+        .execute(&self.writes)
         .await?;
         self.plugin(org_id, &record.hash)
             .await?

@@ -144,7 +144,6 @@ impl Store {
     pub async fn upsert_user(&self, org_id: &str, user: &NewUser) -> Result<User, StoreError> {
         let email = user.email.trim().to_lowercase();
         if let Some(existing) = self.user_by_email(org_id, &email).await? {
-            let writer = self.writer().await;
             sqlx::query(
                 "UPDATE users SET username = $1, first_name = $2, last_name = $3, role = $4, identities = $5
                  WHERE org_id = $6 AND id = $7",
@@ -156,9 +155,8 @@ impl Store {
             .bind(identities_json(&user.identities))
             .bind(org_id)
             .bind(&existing.id)
-            .execute(&self.pool)
+            .execute(&self.writes)
             .await?;
-            drop(writer);
             return self
                 .user(org_id, &existing.id)
                 .await?
