@@ -22,7 +22,8 @@ use assent_engine::{
 };
 use assent_plugin_host::{CallError, Plugin};
 use assent_store::{
-    FlowRecord, Job, NewEvent, NewJob, RunBody, RunError, RunRecord, Store, new_id, now_millis,
+    FlowRecord, Job, NewEvent, NewJob, RunBody, RunError, RunRecord, RunWrite, StepCommit,
+    StepWrite, Store, new_id, now_millis,
 };
 use assent_types::{
     Channel, Destination, Event, FieldValue, Flow, Handler, HookOutcome, Notification, Payload,
@@ -367,9 +368,7 @@ impl Runner {
     pub async fn fire(&self, job: &Job) -> Result<(), RuntimeError> {
         for _ in 0..MAX_RACE_RETRIES {
             let Some(run) = self.store.run(&job.org_id, &job.run_id).await? else {
-                let mut tx = self.store.begin().await?;
-                tx.complete_job(&job.id, &self.owner).await?;
-                tx.commit().await?;
+                self.spend(job).await?;
                 return Ok(());
             };
             let context = self.context_of(&run).await?;
@@ -387,15 +386,28 @@ impl Runner {
                 Ok(Advance::Lost) => continue,
                 // A person's trigger would be refused; a timer's is simply spent.
                 Err(RuntimeError::Rejected(_)) => {
-                    let mut tx = self.store.begin().await?;
-                    tx.complete_job(&job.id, &self.owner).await?;
-                    tx.commit().await?;
+                    self.spend(job).await?;
                     return Ok(());
                 }
                 Err(error) => return Err(error),
             }
         }
         Err(RuntimeError::Busy)
+    }
+
+    /// Drops a timer that has nothing left to do (its run moved on or is gone).
+    async fn spend(&self, job: &Job) -> Result<(), RuntimeError> {
+        self.store
+            .commit_step(StepWrite {
+                org_id: job.org_id.clone(),
+                run: RunWrite::Unchanged,
+                complete_job: Some((job.id.clone(), self.owner.to_string())),
+                cancel_jobs: false,
+                schedule: Vec::new(),
+                events: Vec::new(),
+            })
+            .await?;
+        Ok(())
     }
 
     /// Fires a queued job this process holds the lease of, rather than waiting for the worker.
@@ -430,9 +442,7 @@ impl Runner {
             None => {
                 // A stale timer: spend it.
                 if let Some(job) = job {
-                    let mut tx = self.store.begin().await?;
-                    tx.complete_job(&job.id, &self.owner).await?;
-                    tx.commit().await?;
+                    self.spend(job).await?;
                 }
                 return Ok(Advance::Done(Box::new(StepResult::unchanged(run))));
             }
@@ -534,17 +544,25 @@ impl Runner {
                     run.version = 1;
                     run.body.reason = message.clone();
                 }
-                let mut tx = self.store.begin().await?;
-                if is_new {
-                    tx.insert_run(&run).await?;
-                }
-                if let Some(job) = job
-                    && !tx.complete_job(&job.id, &self.owner).await?
-                {
+                let write = StepWrite {
+                    org_id: run.org_id.clone(),
+                    run: if is_new {
+                        RunWrite::Insert(run.clone())
+                    } else {
+                        RunWrite::Unchanged
+                    },
+                    complete_job: job.map(|job| (job.id.clone(), self.owner.to_string())),
+                    cancel_jobs: false,
+                    schedule: Vec::new(),
+                    events,
+                };
+                if !matches!(
+                    self.store.commit_step(write).await?,
+                    StepCommit::Committed { .. }
+                ) {
+                    // Our lease ran out and another worker owns this timer now: it fires it.
                     return Ok(Advance::Done(Box::new(StepResult::unchanged(run))));
                 }
-                tx.append(&run.org_id, &events).await?;
-                tx.commit().await?;
                 return Ok(Advance::Done(Box::new(StepResult {
                     ignored: Some((step, message)),
                     ..StepResult::unchanged(run)
@@ -624,24 +642,26 @@ impl Runner {
         }
 
         // 5. Commit, if nobody else moved the run meanwhile.
-        let mut tx = self.store.begin().await?;
-        if is_new {
-            tx.insert_run(&run).await?;
-        } else if !tx.update_run(&run).await? {
-            return Ok(Advance::Lost);
-        }
-        if let Some(job) = job
-            && !tx.complete_job(&job.id, &self.owner).await?
-        {
+        let write = StepWrite {
+            org_id: run.org_id.clone(),
+            run: if is_new {
+                RunWrite::Insert(run.clone())
+            } else {
+                RunWrite::Update(run.clone())
+            },
+            complete_job: job.map(|job| (job.id.clone(), self.owner.to_string())),
+            cancel_jobs: change.cancel_timers,
+            schedule: timers.clone(),
+            events,
+        };
+        let job_ids = match self.store.commit_step(write).await? {
+            StepCommit::Committed { job_ids } => job_ids,
+            StepCommit::Conflict => return Ok(Advance::Lost),
             // Our lease ran out and another worker owns this timer now: it will fire it.
-            return Ok(Advance::Done(Box::new(StepResult::unchanged(run))));
-        }
-        if change.cancel_timers {
-            tx.cancel_jobs(&run.org_id, &run.id, None).await?;
-        }
-        let job_ids = tx.schedule(&run.org_id, &timers).await?;
-        tx.append(&run.org_id, &events).await?;
-        tx.commit().await?;
+            StepCommit::LeaseLost => {
+                return Ok(Advance::Done(Box::new(StepResult::unchanged(run))));
+            }
+        };
         if timers.iter().any(|timer| timer.leased_to.is_none()) {
             self.wake.notify_one();
         }
@@ -749,27 +769,27 @@ impl Runner {
             message: error.to_string(),
             at: now,
         });
-        let mut tx = self.store.begin().await?;
-        if is_new {
-            tx.insert_run(&run).await?;
-        } else if !tx.update_run(&run).await? {
-            return Ok(Advance::Lost);
-        }
-        if let Some(job) = job {
-            tx.complete_job(&job.id, &self.owner).await?;
-        }
-        tx.cancel_jobs(&run.org_id, &run.id, None).await?;
-        tx.append(
-            &run.org_id,
-            &[NewEvent {
+        let write = StepWrite {
+            org_id: run.org_id.clone(),
+            run: if is_new {
+                RunWrite::Insert(run.clone())
+            } else {
+                RunWrite::Update(run.clone())
+            },
+            complete_job: job.map(|job| (job.id.clone(), self.owner.to_string())),
+            cancel_jobs: true,
+            schedule: Vec::new(),
+            events: vec![NewEvent {
                 run_id: Some(run.id.clone()),
                 kind: "plugin_error".into(),
                 actor: None,
                 data: json!({ "step": step, "handler": error.handler, "error": error.to_string(), "status": "errored" }),
             }],
-        )
-        .await?;
-        tx.commit().await?;
+        };
+        match self.store.commit_step(write).await? {
+            StepCommit::Conflict => return Ok(Advance::Lost),
+            StepCommit::Committed { .. } | StepCommit::LeaseLost => {}
+        }
         Ok(Advance::Done(Box::new(StepResult::unchanged(run))))
     }
 }

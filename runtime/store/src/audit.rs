@@ -4,6 +4,9 @@ use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use sqlx::AnyConnection;
+
+use crate::db::multi_row_insert;
 use crate::{Store, StoreError, Tx, new_id, now_millis};
 use assent_types::User;
 
@@ -51,43 +54,46 @@ fn event_from_row(row: &AnyRow) -> Result<AuditEvent, StoreError> {
 
 const EVENT_COLUMNS: &str = "id, run_id, kind, actor_id, actor_email, data, created_at";
 
+/// Appends `events` (organisation, entry) in order, in one statement; returns their ids.
+pub(crate) async fn insert_events(
+    connection: &mut AnyConnection,
+    events: &[(&str, &NewEvent)],
+) -> Result<Vec<String>, StoreError> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let now = now_millis();
+    let ids: Vec<String> = events.iter().map(|_| new_id()).collect();
+    let sql = multi_row_insert(
+        "events (id, org_id, run_id, kind, actor_id, actor_email, data, created_at)",
+        8,
+        events.len(),
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for (id, (org_id, event)) in ids.iter().zip(events) {
+        query = query
+            .bind(id.clone())
+            .bind((*org_id).to_owned())
+            .bind(event.run_id.clone())
+            .bind(event.kind.clone())
+            .bind(event.actor.as_ref().map(|user| user.id.clone()))
+            .bind(event.actor.as_ref().map(|user| user.email.clone()))
+            .bind(event.data.to_string())
+            .bind(now);
+    }
+    query.execute(connection).await?;
+    Ok(ids)
+}
+
 impl Tx {
-    /// Appends `events` in order, in one statement; returns their ids.
+    /// Appends `events` in order; returns their ids.
     pub async fn append(
         &mut self,
         org_id: &str,
         events: &[NewEvent],
     ) -> Result<Vec<String>, StoreError> {
-        if events.is_empty() {
-            return Ok(Vec::new());
-        }
-        let now = now_millis();
-        let ids: Vec<String> = events.iter().map(|_| new_id()).collect();
-        let rows: Vec<String> = (0..events.len())
-            .map(|row| {
-                let first = row * 8 + 1;
-                let params: Vec<String> = (first..first + 8).map(|n| format!("${n}")).collect();
-                format!("({})", params.join(", "))
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO events (id, org_id, run_id, kind, actor_id, actor_email, data, created_at) VALUES {}",
-            rows.join(", ")
-        );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for (id, event) in ids.iter().zip(events) {
-            query = query
-                .bind(id.clone())
-                .bind(org_id.to_owned())
-                .bind(event.run_id.clone())
-                .bind(event.kind.clone())
-                .bind(event.actor.as_ref().map(|user| user.id.clone()))
-                .bind(event.actor.as_ref().map(|user| user.email.clone()))
-                .bind(event.data.to_string())
-                .bind(now);
-        }
-        query.execute(&mut *self.inner).await?;
-        Ok(ids)
+        let rows: Vec<(&str, &NewEvent)> = events.iter().map(|event| (org_id, event)).collect();
+        insert_events(&mut self.inner, &rows).await
     }
 }
 

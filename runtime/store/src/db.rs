@@ -25,6 +25,8 @@ pub struct Store {
     /// for a pooled connection. On PostgreSQL it is the same pool as reads.
     pub(crate) writes: AnyPool,
     backend: Backend,
+    /// The group-commit writer's queue (see `batch.rs`).
+    steps: tokio::sync::mpsc::Sender<crate::batch::Request>,
 }
 
 /// A transaction: the writes of one step, committed together or not at all.
@@ -113,10 +115,12 @@ impl Store {
             }
         };
         sqlx::migrate!("./migrations").run(&writes).await?;
+        let steps = crate::batch::spawn_writer(writes.clone(), backend);
         Ok(Store {
             pool,
             writes,
             backend,
+            steps,
         })
     }
 
@@ -138,6 +142,24 @@ impl Store {
         Ok(Tx { inner })
     }
 
+    /// Commits one step's writes, together with whatever other steps are waiting.
+    pub async fn commit_step(
+        &self,
+        write: crate::StepWrite,
+    ) -> Result<crate::StepCommit, StoreError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let closed = || {
+            StoreError::Database(sqlx::Error::Protocol(
+                "the store's writer has stopped".to_owned(),
+            ))
+        };
+        self.steps
+            .send((write, reply))
+            .await
+            .map_err(|_| closed())?;
+        answer.await.map_err(|_| closed())?
+    }
+
     /// Closes every connection, waiting for those in use.
     pub async fn close(&self) {
         self.pool.close().await;
@@ -150,6 +172,25 @@ impl Tx {
         self.inner.commit().await?;
         Ok(())
     }
+}
+
+/// `INSERT INTO {target} VALUES ($1, …), (…)`: `rows` rows of `columns` numbered parameters.
+pub(crate) fn multi_row_insert(target: &str, columns: usize, rows: usize) -> String {
+    let mut sql = format!("INSERT INTO {target} VALUES ");
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for column in 0..columns {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", row * columns + column + 1));
+        }
+        sql.push(')');
+    }
+    sql
 }
 
 fn normalise(url: &str) -> (String, Backend) {

@@ -12,6 +12,9 @@ use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use sqlx::AnyConnection;
+
+use crate::db::multi_row_insert;
 use crate::{Backend, Store, StoreError, Tx, new_id, now_millis};
 
 /// A timer to store.
@@ -61,6 +64,65 @@ const CLAIM_SQLITE: &str =
                  ORDER BY due_at LIMIT $4)
     RETURNING id, org_id, run_id, trigger, due_at, attempts";
 
+/// Inserts `jobs` (organisation, new id, job) in one statement.
+pub(crate) async fn insert_jobs(
+    connection: &mut AnyConnection,
+    jobs: &[(&str, &str, &NewJob)],
+) -> Result<(), StoreError> {
+    if jobs.is_empty() {
+        return Ok(());
+    }
+    let now = now_millis();
+    let sql = multi_row_insert(
+        "jobs (id, org_id, run_id, trigger, due_at, lease_until, lease_owner, attempts, created_at)",
+        9,
+        jobs.len(),
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for (org_id, id, job) in jobs {
+        query = query
+            .bind((*id).to_owned())
+            .bind((*org_id).to_owned())
+            .bind(job.run_id.clone())
+            .bind(serde_json::to_string(&job.trigger).map_err(StoreError::corrupt("job trigger"))?)
+            .bind(job.due_at)
+            .bind(job.leased_to.as_ref().map_or(0, |(_, until)| *until))
+            .bind(job.leased_to.as_ref().map(|(owner, _)| owner.clone()))
+            .bind(i64::from(job.leased_to.is_some()))
+            .bind(now);
+    }
+    query.execute(connection).await?;
+    Ok(())
+}
+
+/// Drops every pending timer of the run.
+pub(crate) async fn cancel_jobs(
+    connection: &mut AnyConnection,
+    org_id: &str,
+    run_id: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM jobs WHERE org_id = $1 AND run_id = $2")
+        .bind(org_id)
+        .bind(run_id)
+        .execute(connection)
+        .await?;
+    Ok(())
+}
+
+/// Deletes a fired job if `owner` still holds its lease.
+pub(crate) async fn complete_job(
+    connection: &mut AnyConnection,
+    job_id: &str,
+    owner: &str,
+) -> Result<bool, StoreError> {
+    let deleted = sqlx::query("DELETE FROM jobs WHERE id = $1 AND lease_owner = $2")
+        .bind(job_id)
+        .bind(owner)
+        .execute(connection)
+        .await?;
+    Ok(deleted.rows_affected() == 1)
+}
+
 impl Tx {
     /// Stores `jobs`; returns their ids.
     pub async fn schedule(
@@ -68,56 +130,25 @@ impl Tx {
         org_id: &str,
         jobs: &[NewJob],
     ) -> Result<Vec<String>, StoreError> {
-        let now = now_millis();
-        let mut ids = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            let id = new_id();
-            sqlx::query(
-                "INSERT INTO jobs (id, org_id, run_id, trigger, due_at, lease_until, lease_owner, attempts, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(&id)
-            .bind(org_id)
-            .bind(&job.run_id)
-            .bind(serde_json::to_string(&job.trigger).map_err(StoreError::corrupt("job trigger"))?)
-            .bind(job.due_at)
-            .bind(job.leased_to.as_ref().map_or(0, |(_, until)| *until))
-            .bind(job.leased_to.as_ref().map(|(owner, _)| owner.clone()))
-            .bind(i64::from(job.leased_to.is_some()))
-            .bind(now)
-            .execute(&mut *self.inner)
-            .await?;
-            ids.push(id);
-        }
+        let ids: Vec<String> = jobs.iter().map(|_| new_id()).collect();
+        let rows: Vec<(&str, &str, &NewJob)> = ids
+            .iter()
+            .zip(jobs)
+            .map(|(id, job)| (org_id, id.as_str(), job))
+            .collect();
+        insert_jobs(&mut self.inner, &rows).await?;
         Ok(ids)
     }
 
-    /// Drops the run's pending timers (the one being completed, if any, is left to
-    /// [`Tx::complete_job`]).
-    pub async fn cancel_jobs(
-        &mut self,
-        org_id: &str,
-        run_id: &str,
-        except: Option<&str>,
-    ) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM jobs WHERE org_id = $1 AND run_id = $2 AND id <> $3")
-            .bind(org_id)
-            .bind(run_id)
-            .bind(except.unwrap_or(""))
-            .execute(&mut *self.inner)
-            .await?;
-        Ok(())
+    /// Drops the run's pending timers.
+    pub async fn cancel_jobs(&mut self, org_id: &str, run_id: &str) -> Result<(), StoreError> {
+        cancel_jobs(&mut self.inner, org_id, run_id).await
     }
 
     /// Deletes a fired job if `owner` still holds its lease. `false`: the lease was lost
     /// and the caller must roll back, because another worker owns the job now.
     pub async fn complete_job(&mut self, job_id: &str, owner: &str) -> Result<bool, StoreError> {
-        let deleted = sqlx::query("DELETE FROM jobs WHERE id = $1 AND lease_owner = $2")
-            .bind(job_id)
-            .bind(owner)
-            .execute(&mut *self.inner)
-            .await?;
-        Ok(deleted.rows_affected() == 1)
+        complete_job(&mut self.inner, job_id, owner).await
     }
 }
 

@@ -14,6 +14,7 @@
 //!   and only by the worker holding its lease, so a timer fires its step once.
 
 mod audit;
+mod batch;
 mod db;
 mod error;
 mod flows;
@@ -25,6 +26,7 @@ mod runs;
 mod users;
 
 pub use audit::{AuditEvent, AuditPage, NewEvent};
+pub use batch::{RunWrite, StepCommit, StepWrite};
 pub use db::{Backend, Store, Tx, new_id, now_millis};
 pub use error::StoreError;
 pub use flows::{FlowParams, FlowRecord, NewFlow};

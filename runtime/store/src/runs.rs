@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use sqlx::AnyConnection;
+
+use crate::db::multi_row_insert;
 use crate::{Store, StoreError, Tx};
 
 /// What went wrong when a plugin failed a step, in the plugin author's terms.
@@ -96,46 +99,69 @@ fn body_json(body: &RunBody) -> Result<String, StoreError> {
     serde_json::to_string(body).map_err(StoreError::corrupt("run"))
 }
 
+/// Inserts `runs` in one statement.
+pub(crate) async fn insert_runs(
+    connection: &mut AnyConnection,
+    runs: &[&RunRecord],
+) -> Result<(), StoreError> {
+    if runs.is_empty() {
+        return Ok(());
+    }
+    let sql = multi_row_insert(
+        "runs (id, org_id, flow_id, flow_name, requester_id, status, notification, version, body, created_at, updated_at)",
+        11,
+        runs.len(),
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for run in runs {
+        query = query
+            .bind(run.id.clone())
+            .bind(run.org_id.clone())
+            .bind(run.flow_id.clone())
+            .bind(run.flow_name.clone())
+            .bind(run.requester_id.clone())
+            .bind(run.status.as_str())
+            .bind(i64::from(run.notification))
+            .bind(run.version)
+            .bind(body_json(&run.body)?)
+            .bind(run.created_at)
+            .bind(run.updated_at);
+    }
+    query.execute(connection).await?;
+    Ok(())
+}
+
+/// Stores `run` (its version already bumped) if the row is still at `run.version - 1`.
+pub(crate) async fn update_run(
+    connection: &mut AnyConnection,
+    run: &RunRecord,
+) -> Result<bool, StoreError> {
+    let updated = sqlx::query(
+        "UPDATE runs SET status = $1, notification = $2, version = $3, body = $4, updated_at = $5
+         WHERE org_id = $6 AND id = $7 AND version = $8",
+    )
+    .bind(run.status.as_str())
+    .bind(i64::from(run.notification))
+    .bind(run.version)
+    .bind(body_json(&run.body)?)
+    .bind(run.updated_at)
+    .bind(&run.org_id)
+    .bind(&run.id)
+    .bind(run.version - 1)
+    .execute(connection)
+    .await?;
+    Ok(updated.rows_affected() == 1)
+}
+
 impl Tx {
     pub async fn insert_run(&mut self, run: &RunRecord) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO runs (id, org_id, flow_id, flow_name, requester_id, status, notification, version, body, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(&run.id)
-        .bind(&run.org_id)
-        .bind(&run.flow_id)
-        .bind(&run.flow_name)
-        .bind(&run.requester_id)
-        .bind(run.status.as_str())
-        .bind(i64::from(run.notification))
-        .bind(run.version)
-        .bind(body_json(&run.body)?)
-        .bind(run.created_at)
-        .bind(run.updated_at)
-        .execute(&mut *self.inner)
-        .await?;
-        Ok(())
+        insert_runs(&mut self.inner, &[run]).await
     }
 
     /// Stores `run` (with its version already bumped) if the stored row is still at
     /// `run.version - 1`. `false`: another step got there first; nothing was written.
     pub async fn update_run(&mut self, run: &RunRecord) -> Result<bool, StoreError> {
-        let updated = sqlx::query(
-            "UPDATE runs SET status = $1, notification = $2, version = $3, body = $4, updated_at = $5
-             WHERE org_id = $6 AND id = $7 AND version = $8",
-        )
-        .bind(run.status.as_str())
-        .bind(i64::from(run.notification))
-        .bind(run.version)
-        .bind(body_json(&run.body)?)
-        .bind(run.updated_at)
-        .bind(&run.org_id)
-        .bind(&run.id)
-        .bind(run.version - 1)
-        .execute(&mut *self.inner)
-        .await?;
-        Ok(updated.rows_affected() == 1)
+        update_run(&mut self.inner, run).await
     }
 }
 
