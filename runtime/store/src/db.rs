@@ -18,11 +18,11 @@ pub enum Backend {
 #[derive(Debug, Clone)]
 pub struct Store {
     pub(crate) pool: AnyPool,
-    /// Where writes go. On SQLite, one connection of its own: SQLite takes one writer at a
-    /// time, and a connection that finds the file locked sleeps in SQLite's busy handler
-    /// (1 ms, 2 ms, 5 ms, … steps) — under load most of a request's time. Writers queue for
-    /// this connection instead, in order and without sleeping, and never wait behind readers
-    /// for a pooled connection. On PostgreSQL it is the same pool as reads.
+    /// Where writes go, apart from reads so that a burst of reads never holds up commits.
+    /// On SQLite, one connection: SQLite takes one writer at a time, and a connection that
+    /// finds the file locked sleeps in SQLite's busy handler (1 ms, 2 ms, 5 ms, … steps) —
+    /// under load most of a request's time. Writers queue for this connection instead, in
+    /// order and without sleeping.
     pub(crate) writes: AnyPool,
     backend: Backend,
     /// The group-commit writer's queue (see `batch.rs`).
@@ -49,10 +49,12 @@ pub fn now_millis() -> i64 {
         })
 }
 
-// Readers on SQLite (writes have their own connection): enough that requests rarely wait
-// for one. PostgreSQL connections serve reads and writes alike.
+// Readers (writes have connections of their own): enough that requests rarely wait for one.
 const SQLITE_CONNECTIONS: u32 = 8;
 const POSTGRES_CONNECTIONS: u32 = 16;
+// Writers on PostgreSQL: the group-commit writer uses one; the rest serve admin writes,
+// timer claims and idempotency keys beside it.
+const POSTGRES_WRITE_CONNECTIONS: u32 = 4;
 // Long enough to ride out a burst of writers; a busy SQLite waits instead of failing.
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
 
@@ -106,12 +108,18 @@ impl Store {
                 (reads, writes)
             }
             Backend::Postgres => {
-                let pool = pool_options
+                let reads = pool_options
+                    .clone()
                     .max_connections(POSTGRES_CONNECTIONS)
+                    .connect_with(options.clone())
+                    .await
+                    .map_err(connect_error)?;
+                let writes = pool_options
+                    .max_connections(POSTGRES_WRITE_CONNECTIONS)
                     .connect_with(options)
                     .await
                     .map_err(connect_error)?;
-                (pool.clone(), pool)
+                (reads, writes)
             }
         };
         sqlx::migrate!("./migrations").run(&writes).await?;
@@ -174,6 +182,28 @@ impl Tx {
     }
 }
 
+/// A PostgreSQL on this machine, reached over loopback, is spoken to without TLS unless the
+/// URL asks for it (`sslmode=`).
+///
+/// Encryption buys nothing on loopback, and it costs a lot: sqlx 0.9.0 does not set
+/// `TCP_NODELAY` (upstream issue 4335, fixed after that release), and over TLS a large
+/// statement — a batch of audit entries — goes out in pieces, the second of which waits for
+/// the server's delayed ACK: 40 ms per batch. Remote databases keep sqlx's default (`prefer`).
+fn local_postgres_without_tls(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let host = host.rsplit_once(':').map_or(host, |(host, _)| host);
+    let loopback = matches!(host, "127.0.0.1" | "localhost" | "[::1]");
+    if !loopback || url.contains("sslmode=") {
+        return url.to_owned();
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}sslmode=disable")
+}
+
 /// `INSERT INTO {target} VALUES ($1, …), (…)`: `rows` rows of `columns` numbered parameters.
 pub(crate) fn multi_row_insert(target: &str, columns: usize, rows: usize) -> String {
     let mut sql = format!("INSERT INTO {target} VALUES ");
@@ -195,7 +225,7 @@ pub(crate) fn multi_row_insert(target: &str, columns: usize, rows: usize) -> Str
 
 fn normalise(url: &str) -> (String, Backend) {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return (url.to_owned(), Backend::Postgres);
+        return (local_postgres_without_tls(url), Backend::Postgres);
     }
     let path = url
         .strip_prefix("sqlite://")
@@ -225,8 +255,23 @@ mod tests {
             ("sqlite:///tmp/a.db?mode=rwc".into(), Backend::Sqlite)
         );
         assert_eq!(
-            normalise("postgres://postgres@127.0.0.1/test").1,
-            Backend::Postgres
+            normalise("postgres://postgres@127.0.0.1/test"),
+            (
+                "postgres://postgres@127.0.0.1/test?sslmode=disable".into(),
+                Backend::Postgres
+            )
+        );
+        assert_eq!(
+            normalise("postgres://u:p@localhost:5432/db?options=x").0,
+            "postgres://u:p@localhost:5432/db?options=x&sslmode=disable"
+        );
+        assert_eq!(
+            normalise("postgres://u@db.example.com/x").0,
+            "postgres://u@db.example.com/x"
+        );
+        assert_eq!(
+            normalise("postgres://u@127.0.0.1/x?sslmode=require").0,
+            "postgres://u@127.0.0.1/x?sslmode=require"
         );
     }
 }
