@@ -131,6 +131,19 @@ async fn ignore_from_on_approve_leaves_the_request_pending() {
         let kinds = acme.admin.audit_kinds(&id).await;
         assert_eq!(count(&kinds, "ignored"), 1, "{kinds:?}");
         assert_eq!(count(&kinds, "approve"), 0);
+
+        // Ignored by `on_request`, the request is kept, cancelled, with the hook's message.
+        acme.flow(
+            "closed",
+            json!({ "on_request": "ignore:requests are paused" }),
+            false,
+        )
+        .await;
+        let body = acme.request("closed", json!({ "reason": "x" })).await;
+        assert_eq!(body["ignored"]["message"], "requests are paused");
+        assert_eq!(body["run"]["status"], "cancelled");
+        let kinds = acme.admin.audit_kinds(&run_id(&body)).await;
+        assert_eq!(count(&kinds, "notify"), 0, "{kinds:?}");
     }
 }
 

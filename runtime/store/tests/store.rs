@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, HashSet};
 
 use assent_engine::{RunStatus, Trigger};
 use assent_store::{
-    FlowParams, Idempotency, NewEvent, NewFlow, NewJob, PluginRecord, RunBody, RunRecord, Store,
-    StoredResponse, now_millis,
+    FlowParams, Idempotency, NewEvent, NewFlow, NewJob, PluginRecord, RunBody, RunRecord, RunWrite,
+    StepCommit, StepWrite, Store, StoredResponse, now_millis,
 };
 use assent_tests::test_databases;
 
@@ -309,4 +309,137 @@ async fn the_audit_log_pages_in_order() {
         );
         assert_eq!(store.event(&other, &one.id).await.unwrap(), None);
     }
+}
+
+fn insert(run: &RunRecord, events: usize) -> StepWrite {
+    StepWrite {
+        org_id: run.org_id.clone(),
+        run: RunWrite::Insert(run.clone()),
+        complete_job: None,
+        cancel_jobs: false,
+        schedule: vec![NewJob {
+            run_id: run.id.clone(),
+            trigger: Trigger::RequestTimeout,
+            due_at: now_millis() + 60_000,
+            leased_to: None,
+        }],
+        events: (0..events)
+            .map(|i| NewEvent {
+                run_id: Some(run.id.clone()),
+                kind: format!("e{i}"),
+                actor: None,
+                data: serde_json::json!({}),
+            })
+            .collect(),
+    }
+}
+
+/// Steps committed together keep their own outcomes: racing updates of one run commit once,
+/// a step whose timer lease is gone commits nothing, and a step that breaks a constraint
+/// fails alone.
+#[tokio::test]
+async fn steps_committed_together_keep_their_own_outcomes() {
+    for database in test_databases().await {
+        let store = Store::connect(&database.url).await.unwrap();
+        let (org, flow, admin) = org_with_flow(&store, "batch").await;
+        let shared = run(&org, &flow, &admin);
+        let outcome = store.commit_step(insert(&shared, 1)).await.unwrap();
+        let StepCommit::Committed { job_ids } = outcome else {
+            panic!("{outcome:?}")
+        };
+        assert_eq!(job_ids.len(), 1);
+
+        let mut steps = Vec::new();
+        for _ in 0..10 {
+            steps.push(insert(&run(&org, &flow, &admin), 3));
+        }
+        for status in [RunStatus::Approved, RunStatus::Denied, RunStatus::Expired] {
+            let mut next = shared.clone();
+            next.version = 2;
+            next.status = status;
+            steps.push(StepWrite {
+                org_id: org.clone(),
+                run: RunWrite::Update(next),
+                complete_job: None,
+                cancel_jobs: true,
+                schedule: Vec::new(),
+                events: Vec::new(),
+            });
+        }
+        steps.push(StepWrite {
+            org_id: org.clone(),
+            run: RunWrite::Unchanged,
+            complete_job: Some((job_ids[0].clone(), "nobody".into())),
+            cancel_jobs: false,
+            schedule: Vec::new(),
+            events: Vec::new(),
+        });
+        let mut orphan = run(&org, &flow, &admin);
+        orphan.flow_id = "no-such-flow".into();
+        steps.push(insert(&orphan, 1));
+
+        let results = futures_join(&store, steps).await;
+        let committed = results[..10]
+            .iter()
+            .filter(|r| matches!(r, Ok(StepCommit::Committed { job_ids }) if job_ids.len() == 1))
+            .count();
+        assert_eq!(committed, 10, "{}: {results:?}", database.kind);
+        let updates: Vec<_> = results[10..13]
+            .iter()
+            .map(|r| r.as_ref().unwrap().clone())
+            .collect();
+        assert_eq!(
+            updates
+                .iter()
+                .filter(|r| matches!(r, StepCommit::Committed { .. }))
+                .count(),
+            1,
+            "{updates:?}"
+        );
+        assert_eq!(
+            updates
+                .iter()
+                .filter(|r| **r == StepCommit::Conflict)
+                .count(),
+            2
+        );
+        assert_eq!(results[13].as_ref().unwrap(), &StepCommit::LeaseLost);
+        assert!(
+            results[14].is_err(),
+            "{}: the orphan run fails alone",
+            database.kind
+        );
+
+        let stored = store.run(&org, &shared.id).await.unwrap().unwrap();
+        assert_eq!(stored.version, 2);
+        assert!(
+            store
+                .jobs_for_run(&org, &shared.id)
+                .await
+                .unwrap()
+                .is_empty(),
+            "the winning update dropped the run's timers"
+        );
+        let page = store.audit(&org, None, None, 1000).await.unwrap();
+        assert_eq!(page.events.len(), 1 + 30, "{}", database.kind);
+    }
+}
+
+/// Submits every step at once, so they queue for the writer together.
+async fn futures_join(
+    store: &Store,
+    steps: Vec<StepWrite>,
+) -> Vec<Result<StepCommit, assent_store::StoreError>> {
+    let tasks: Vec<_> = steps
+        .into_iter()
+        .map(|step| {
+            let store = store.clone();
+            tokio::spawn(async move { store.commit_step(step).await })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.unwrap());
+    }
+    results
 }
