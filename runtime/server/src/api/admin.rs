@@ -27,9 +27,10 @@ pub async fn upload_plugin(
     tenant: Tenant,
     State(state): State<AppState>,
     headers: HeaderMap,
-    bytes: Bytes,
+    bytes: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<(StatusCode, Json<PluginView>), ApiError> {
     tenant.require_admin()?;
+    let bytes = super::error::raw_body(bytes)?;
     let content_type = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())

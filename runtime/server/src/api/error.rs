@@ -146,6 +146,31 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     }
 }
 
+/// Query parameters whose problems become `invalid_request` errors, e.g.
+/// "the query does not fit: limit: invalid digit found in string".
+#[derive(Debug)]
+pub struct Params<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S> for Params<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| Params(value))
+            .map_err(|rejection| {
+                let text = rejection.body_text();
+                let detail = text
+                    .split_once("Failed to deserialize query string: ")
+                    .map_or(text.as_str(), |(_, detail)| detail);
+                ApiError::bad_request(format!("the query does not fit: {detail}"))
+            })
+    }
+}
+
 /// A JSON body that may be left out (then it is `T::default()`).
 #[derive(Debug)]
 pub struct OptionalBody<T>(pub T);
@@ -186,10 +211,36 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
             "the body does not fit: {}",
             inner(&error.body_text())
         )),
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => too_large(),
         other => {
             ApiError::bad_request(format!("the body could not be read: {}", other.body_text()))
         }
     }
+}
+
+/// A body over the route's limit.
+pub fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        "the body is larger than this endpoint accepts (1 MiB for JSON; for plugins, the host's component limit)",
+    )
+}
+
+/// A raw body (a plugin upload), with a too-large body reported as JSON like every error.
+pub fn raw_body(
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<axum::body::Bytes, ApiError> {
+    body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            too_large()
+        } else {
+            ApiError::bad_request(format!(
+                "the body could not be read: {}",
+                rejection.body_text()
+            ))
+        }
+    })
 }
 
 /// axum's text is "Failed to deserialize …: path: message"; keep the useful tail.

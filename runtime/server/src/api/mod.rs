@@ -19,7 +19,7 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 pub use auth::{Operator, Tenant};
-pub use error::{ApiError, Body, OptionalBody};
+pub use error::{ApiError, Body, OptionalBody, Params};
 
 use crate::runner::Runner;
 

@@ -2,7 +2,7 @@
 
 use assent_types::{Channel, ChannelType, Role, User};
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::idempotency::idempotent;
 use super::views::{EventView, RunView, StepView};
-use super::{ApiError, AppState, Body, OptionalBody, Tenant};
+use super::{ApiError, AppState, Body, OptionalBody, Params, Tenant};
 use crate::runner::{Action, NewRequest, StepResult};
 
 /// Picks a user by email or id.
@@ -298,7 +298,7 @@ pub struct RunsQuery {
 pub async fn list_runs(
     tenant: Tenant,
     State(state): State<AppState>,
-    Query(query): Query<RunsQuery>,
+    Params(query): Params<RunsQuery>,
 ) -> Result<Json<Vec<RunView>>, ApiError> {
     tenant.require_admin()?;
     let limit = query.limit.unwrap_or(50).clamp(1, 500);
@@ -354,7 +354,7 @@ pub struct AuditPageView {
 pub async fn audit(
     tenant: Tenant,
     State(state): State<AppState>,
-    Query(query): Query<AuditQuery>,
+    Params(query): Params<AuditQuery>,
 ) -> Result<Json<AuditPageView>, ApiError> {
     tenant.require_admin()?;
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
