@@ -12,9 +12,9 @@ use serde::Serialize;
 
 #[derive(Subcommand)]
 pub enum PluginCommand {
-    /// Build a plugin crate into a WebAssembly component.
+    /// Build a plugin into a WebAssembly component: a Rust crate, or a Python `impl.py`.
     Build {
-        /// The plugin crate's directory (or its Cargo.toml).
+        /// The plugin crate's directory (or its Cargo.toml), or a Python file.
         #[arg(default_value = ".")]
         path: PathBuf,
         /// Where to write the component; by default it stays where cargo put it.
@@ -56,6 +56,9 @@ pub async fn run(command: PluginCommand) -> anyhow::Result<()> {
 }
 
 async fn build(path: &Path, out: Option<&Path>) -> anyhow::Result<()> {
+    if path.extension().is_some_and(|ext| ext == "py") {
+        return build_python_plugin(path, out).await;
+    }
     eprintln!("building {}", path.display());
     let build_path = path.to_path_buf();
     let components = tokio::task::spawn_blocking(move || {
@@ -100,6 +103,38 @@ async fn build(path: &Path, out: Option<&Path>) -> anyhow::Result<()> {
         handler_list(&plugin)
     );
     println!("{}", path.display());
+    Ok(())
+}
+
+/// `assent plugin build impl.py`: componentize-py with the Sym-compatible SDK.
+async fn build_python_plugin(file: &Path, out: Option<&Path>) -> anyhow::Result<()> {
+    let out = out
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| file.with_extension("wasm"));
+    eprintln!("building {} with componentize-py", file.display());
+    let (source, target) = (file.to_path_buf(), out.clone());
+    let started = std::time::Instant::now();
+    let built = tokio::task::spawn_blocking(move || {
+        assent_plugin_build::build_python(
+            &source,
+            &target,
+            &assent_plugin_build::PythonToolchain::from_workspace(),
+        )
+    })
+    .await
+    .context("the build was interrupted")?;
+    if let Err(error) = built {
+        bail!("{error}");
+    }
+    let plugin = load(&out).await?;
+    eprintln!(
+        "built {} in {:.1} s ({}, handlers: {})",
+        out.display(),
+        started.elapsed().as_secs_f64(),
+        human_size(plugin.size()),
+        handler_list(&plugin)
+    );
+    println!("{}", out.display());
     Ok(())
 }
 

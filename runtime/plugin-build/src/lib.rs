@@ -2,7 +2,12 @@
 //!
 //! A Rust plugin is a `cdylib` crate depending on `assent-sdk`; it is compiled for the
 //! `wasm32-wasip2` target, whose linker emits a component directly, with a size-tuned release
-//! profile. Progress is reported as cargo compiles each crate.
+//! profile. Progress is reported as cargo compiles each crate. A Python plugin is one
+//! `impl.py` written against `sym.sdk`; see [`python`].
+
+pub mod python;
+
+pub use python::{PythonBuildError, PythonToolchain, build_python};
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -1,0 +1,271 @@
+"""Glue between the `assent:flow` contract (componentize-py bindings) and `sym.sdk`.
+
+The build writes an app module that imports the author's file, calls `register(module)`,
+and re-exports `Meta`, `Flow` and `Strategy` from `assent_guest.exports`. Every handler call
+converts the WIT event into `sym.sdk` objects, calls the author's function, converts the
+answer back, and turns any exception into the contract's `plugin-error` with the exception's
+class name and message — an exception escaping an export would trap the instance instead.
+"""
+
+import inspect
+import json
+
+from componentize_py_types import Err
+from wit_world.imports import types as t
+
+from sym.sdk.annotations import REDUCERS, STEPS
+from sym.sdk.event import Channel, Event, Flow, Payload, Run
+from sym.sdk.integrations.slack import SlackDestination, SlackLookup
+from sym.sdk.notifications import Notification
+from sym.sdk.request_permission import PermissionLevel, RequestPermission
+from sym.sdk.strategies import AccessStrategy
+from sym.sdk.target import AccessTarget
+from sym.sdk.templates import HookResult
+from sym.sdk.user import User, UserDestination, UserIdentity
+
+SDK = "assent-sdk-python 0.1.0 (sym.sdk compatible)"
+
+_STEP_NAMES = {
+    t.Step.PROMPT: "prompt",
+    t.Step.REQUEST: "request",
+    t.Step.APPROVE: "approve",
+    t.Step.DENY: "deny",
+    t.Step.ESCALATE: "escalate",
+    t.Step.DEESCALATE: "deescalate",
+    t.Step.REQUEST_FORWARD: "request_forward",
+    t.Step.REQUEST_EXPIRE: "request_expire",
+}
+
+_ROLES = {t.Role.ADMIN: "admin", t.Role.MEMBER: "member", t.Role.GUEST: "guest"}
+
+_module = None
+_strategy = None
+
+
+def register(module):
+    """Binds the author's module; called once, at build time, by the app module."""
+    global _module, _strategy
+    _module = module
+    _strategy = None
+    for value in vars(module).values():
+        if (
+            inspect.isclass(value)
+            and issubclass(value, AccessStrategy)
+            and value is not AccessStrategy
+            and value.__module__ == module.__name__
+        ):
+            _strategy = value()
+            break
+
+
+def function(name):
+    fn = getattr(_module, name, None)
+    return fn if callable(fn) and not inspect.isclass(fn) else None
+
+
+def handlers():
+    """The handlers the author wrote, by WIT handler enum."""
+    found = []
+    for name in REDUCERS:
+        if function(name):
+            found.append(name)
+    for prefix in ("on_", "after_"):
+        for step in STEPS:
+            if function(prefix + step):
+                found.append(prefix + step)
+    if _strategy is not None:
+        found.extend(["fetch_remote_identity", "escalate", "deescalate"])
+    return [getattr(t.Handler, name.upper()) for name in found]
+
+
+def fail(error):
+    """The contract's error for an exception, in the author's terms."""
+    message = str(error) or repr(error)
+    return Err(t.PluginError(kind=type(error).__name__, message=message))
+
+
+def guarded(call):
+    """Runs `call`, turning any exception into the contract's error."""
+    try:
+        return call()
+    except Err:
+        raise
+    except Exception as error:  # noqa: BLE001 — every error must reach the host as a value
+        raise fail(error) from None
+
+
+# ---- WIT → sym.sdk ----------------------------------------------------------------------
+
+def user_from(user):
+    return User(
+        id=user.id,
+        email=user.email,
+        username=user.username,
+        first_name=user.first_name,
+        last_name=user.last_name,
+        role=_ROLES.get(user.role, "member"),
+        identities=[UserIdentity(i.service, i.external_id) for i in user.identities],
+    )
+
+
+def target_from(target):
+    return AccessTarget(target.id, target.name, target.label, dict(target.settings))
+
+
+def value_from(value):
+    if isinstance(value, t.FieldValue_SlackUser):
+        return user_from(value.value)
+    if isinstance(value, t.FieldValue_SlackUserList):
+        return [user_from(u) for u in value.value]
+    if isinstance(value, t.FieldValue_Target):
+        return target_from(value.value)
+    if isinstance(value, (t.FieldValue_StrList, t.FieldValue_IntList)):
+        return list(value.value)
+    return value.value
+
+
+def event_from(event):
+    contexts = {}
+    for step, text in event.run.contexts:
+        try:
+            contexts[_STEP_NAMES[step]] = json.loads(text)
+        except ValueError:
+            contexts[_STEP_NAMES[step]] = text
+    try:
+        outputs = json.loads(event.outputs) if event.outputs else {}
+    except ValueError:
+        outputs = {}
+    channel = event.run.source_channel
+    return Event(
+        name=_STEP_NAMES[event.name],
+        user=user_from(event.user),
+        payload=Payload({name: value_from(v) for name, v in event.payload.fields}, event.payload.timestamp),
+        flow=Flow(event.flow.name, event.flow.label, dict(event.flow.vars), list(event.flow.fields)),
+        run=Run(
+            id=event.run.id,
+            actors={_STEP_NAMES[step]: user_from(u) for step, u in event.run.actors},
+            contexts=contexts,
+            source_channel=Channel(
+                channel.identifier,
+                "slack" if channel.channel_type == t.ChannelType.SLACK else "api",
+            ),
+        ),
+        outputs=outputs,
+    )
+
+
+# ---- sym.sdk → WIT ----------------------------------------------------------------------
+
+def _user_reference(user):
+    if isinstance(user, User):
+        return user.email or user.id
+    return str(user)
+
+
+def destination_to(destination):
+    if isinstance(destination, SlackDestination):
+        if destination.kind == "channel":
+            return t.Destination_SlackChannel(str(destination.value))
+        if destination.kind == "group":
+            return t.Destination_SlackGroup([_user_reference(u) for u in destination.value])
+        return t.Destination_SlackUser(_user_reference(destination.value))
+    if isinstance(destination, User):
+        return t.Destination_UserEmail(destination.email) if destination.email else t.Destination_UserId(destination.id)
+    if isinstance(destination, UserDestination):
+        return t.Destination_UserEmail(destination.email) if destination.email else t.Destination_UserId(destination.id)
+    if isinstance(destination, str):
+        if destination.startswith("#"):
+            return t.Destination_SlackChannel(destination)
+        if "@" in destination:
+            return t.Destination_UserEmail(destination)
+    raise TypeError(f"{destination!r} is not a destination; use slack.channel(...), slack.user(...) or a User")
+
+
+def permission_to(permission):
+    if isinstance(permission, PermissionLevel):
+        level = {
+            PermissionLevel.ADMIN: t.PermissionLevel.ADMIN,
+            PermissionLevel.MEMBER: t.PermissionLevel.MEMBER,
+            PermissionLevel.ALL_USERS: t.PermissionLevel.ALL_USERS,
+        }[permission]
+        return t.Permission_Level(level)
+    if isinstance(permission, (list, tuple, set)):
+        return t.Permission_Users([_user_reference(u) for u in permission])
+    raise TypeError(f"{permission!r} is not a permission; use a PermissionLevel or a list of users")
+
+
+def request_permission_to(answer):
+    if not isinstance(answer, RequestPermission):
+        raise TypeError(f"get_permissions returned {answer!r}, not a RequestPermission")
+    return t.RequestPermission(
+        webapp_view=permission_to(answer.webapp_view),
+        approve_deny=permission_to(answer.approve_deny),
+        allow_self_approval=bool(answer.allow_self_approval),
+    )
+
+
+def notifications_to(answer):
+    if answer is None:
+        return []
+    if isinstance(answer, Notification):
+        answer = [answer]
+    result = []
+    for notification in answer:
+        if not isinstance(notification, Notification):
+            raise TypeError(f"get_request_notifications returned {notification!r}, not a Notification")
+        timeout = notification.timeout
+        result.append(
+            t.Notification(
+                destinations=[destination_to(d) for d in notification.destinations],
+                timeout=None if timeout is None else int(timeout),
+            )
+        )
+    return result
+
+
+def approvers_to(answer):
+    if answer is None:
+        return t.Approvers(destinations=[], fallback=False, allow_self=False)
+    if isinstance(answer, SlackLookup):
+        return t.Approvers([destination_to(d) for d in answer.destinations], answer.fallback, answer.allow_self)
+    if isinstance(answer, (list, tuple)):
+        return t.Approvers([destination_to(d) for d in answer], False, any(getattr(d, "allow_self", False) for d in answer))
+    return t.Approvers([destination_to(answer)], False, bool(getattr(answer, "allow_self", False)))
+
+
+_OUTCOMES = {
+    "approve": t.HookOutcome_Approve,
+    "deny": t.HookOutcome_Deny,
+    "ignore": t.HookOutcome_Ignore,
+    "request": t.HookOutcome_Request,
+    "escalate": t.HookOutcome_Escalate,
+    "deescalate": t.HookOutcome_Deescalate,
+}
+
+
+def outcome_to(answer):
+    if answer is None:
+        return t.HookOutcome_Proceed()
+    if isinstance(answer, HookResult):
+        return _OUTCOMES[answer.kind](answer.text)
+    raise TypeError(f"a hook returned {answer!r}; return None or an ApprovalTemplate result")
+
+
+def output_to(answer):
+    if answer is None:
+        return None
+    if isinstance(answer, str):
+        try:
+            json.loads(answer)
+            return answer
+        except ValueError:
+            return json.dumps(answer)
+    return json.dumps(answer, default=str)
+
+
+def step_name(step):
+    return _STEP_NAMES[step]
+
+
+def strategy():
+    return _strategy

@@ -1,0 +1,64 @@
+"""The contract's exports, answered by the author's module (see `assent_guest.register`)."""
+
+import assent_guest as g
+from wit_world import exports
+from wit_world.imports import types as t
+
+
+class Meta(exports.Meta):
+    def describe(self):
+        return t.Manifest(sdk=g.SDK, handlers=g.handlers())
+
+
+def _reducer(name, event, convert):
+    fn = g.function(name)
+    return g.guarded(lambda: convert(fn(g.event_from(event))))
+
+
+class Flow(exports.Flow):
+    def get_permissions(self, event):
+        return _reducer("get_permissions", event, g.request_permission_to)
+
+    def get_request_notifications(self, event):
+        return _reducer("get_request_notifications", event, g.notifications_to)
+
+    def get_approvers(self, event):
+        return _reducer("get_approvers", event, g.approvers_to)
+
+    def get_identity(self, event):
+        return _reducer("get_identity", event, lambda answer: None if answer is None else str(answer))
+
+    def get_timeout(self, event):
+        return _reducer("get_timeout", event, lambda answer: None if answer is None else int(answer))
+
+    def on_step(self, step, event):
+        fn = g.function("on_" + g.step_name(step))
+        if fn is None:
+            return t.HookOutcome_Proceed()
+        return g.guarded(lambda: g.outcome_to(fn(g.event_from(event))))
+
+    def after_step(self, step, event):
+        fn = g.function("after_" + g.step_name(step))
+        if fn is not None:
+            g.guarded(lambda: fn(g.event_from(event)))
+
+
+def _strategy_call(method, target, event):
+    strategy = g.strategy()
+    return g.guarded(lambda: g.output_to(getattr(strategy, method)(target.id, g.event_from(event))))
+
+
+class Strategy(exports.Strategy):
+    def fetch_remote_identity(self, user):
+        strategy = g.strategy()
+        return g.guarded(lambda: _optional_str(strategy.fetch_remote_identity(g.user_from(user))))
+
+    def escalate(self, target, event):
+        return _strategy_call("escalate", target, event)
+
+    def deescalate(self, target, event):
+        return _strategy_call("deescalate", target, event)
+
+
+def _optional_str(value):
+    return None if value is None else str(value)

@@ -1,0 +1,1 @@
+"""Sym's Python SDK API, implemented for Assent plugins."""

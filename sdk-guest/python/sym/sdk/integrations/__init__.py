@@ -1,0 +1,5 @@
+"""Integration helpers."""
+
+from sym.sdk.integrations import slack
+
+__all__ = ["slack"]

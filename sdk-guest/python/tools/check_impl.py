@@ -1,0 +1,90 @@
+"""Checks an impl.py before it is built, so mistakes come back as `file:line: what to do`.
+
+Usage: python check_impl.py IMPL.py
+Prints one problem per line and exits 1 if there are any; prints the handlers it found and
+exits 0 otherwise.
+"""
+
+import ast
+import os
+import sys
+
+REDUCERS = ("get_permissions", "get_request_notifications", "get_approvers", "get_identity", "get_timeout")
+STEPS = ("prompt", "request", "approve", "deny", "escalate", "deescalate", "request_forward", "request_expire")
+HOOKS = tuple(f"on_{s}" for s in STEPS) + tuple(f"after_{s}" for s in STEPS)
+
+# Standard-library modules that cannot work in the sandbox: no native extensions, threads,
+# processes or network.
+UNUSABLE = {
+    "ssl": "TLS is not available in the sandbox",
+    "ctypes": "native code cannot be loaded in the sandbox",
+    "subprocess": "plugins cannot start processes",
+    "multiprocessing": "plugins cannot start processes",
+    "threading": "plugins run on one thread",
+    "socket": "plugins have no network access",
+    "asyncio": "plugins run synchronously, without an event loop",
+}
+# Third-party packages a Sym impl.py may import that Assent plugins cannot have.
+NOT_BUNDLED_HINT = "only the standard library and `sym.sdk` are available to plugins"
+
+
+def main(path):
+    directory = os.path.dirname(os.path.abspath(path))
+    name = os.path.basename(path)
+    try:
+        with open(path, encoding="utf-8") as source_file:
+            source = source_file.read()
+    except OSError as error:
+        print(f"{name}: cannot read the file: {error.strerror}")
+        return 1
+    try:
+        tree = ast.parse(source, filename=name)
+    except SyntaxError as error:
+        print(f"{name}:{error.lineno}: syntax error: {error.msg}")
+        return 1
+
+    problems = []
+    local = {os.path.splitext(f)[0] for f in os.listdir(directory) if f.endswith(".py")}
+    local |= {f for f in os.listdir(directory) if os.path.isdir(os.path.join(directory, f))}
+    stdlib = set(getattr(sys, "stdlib_module_names", ()))
+    for node in ast.walk(tree):
+        modules = []
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            modules = [node.module]
+        for module in modules:
+            top = module.split(".")[0]
+            line = ast.get_source_segment(source, node) or f"import {module}"
+            if top in UNUSABLE:
+                problems.append(f"{name}:{node.lineno}: `{line}`: {UNUSABLE[top]}")
+            elif top == "sym" or top in local or top in stdlib:
+                continue
+            else:
+                problems.append(
+                    f"{name}:{node.lineno}: `{line}`: `{top}` is not available in the sandbox; {NOT_BUNDLED_HINT}"
+                )
+
+    functions = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    strategies = [
+        n.name
+        for n in tree.body
+        if isinstance(n, ast.ClassDef)
+        and any(getattr(base, "id", getattr(base, "attr", None)) == "AccessStrategy" for base in n.bases)
+    ]
+    handlers = [h for h in REDUCERS + HOOKS if h in functions]
+    if strategies:
+        handlers += ["fetch_remote_identity", "escalate", "deescalate"]
+    if "get_permissions" not in functions and "get_approvers" not in functions and not strategies:
+        problems.append(
+            f"{name}: defines no `get_permissions` (or legacy `get_approvers`) reducer, which every flow needs"
+        )
+    if problems:
+        print("\n".join(problems))
+        return 1
+    print(" ".join(handlers))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))
