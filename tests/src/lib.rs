@@ -113,3 +113,6 @@ pub use databases::{TestDatabase, postgres_database, sqlite_database, test_datab
 
 mod http;
 pub use http::Api;
+
+mod python;
+pub use python::python_plugin_bytes;

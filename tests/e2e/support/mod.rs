@@ -1,5 +1,8 @@
 //! An Assent server in the test process, on a test database, and an HTTP client for it.
 
+// Each suite uses part of this support.
+#![allow(dead_code)]
+
 use std::time::Duration;
 
 use assent_server::{Server, ServerConfig, WorkerConfig};

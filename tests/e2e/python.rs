@@ -1,0 +1,392 @@
+//! Sym `impl.py` files, unchanged, built with componentize-py and run through the server —
+//! each behaves as its documentation page says — and hostile Python plugins contained.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use assent_tests::{Api, python_plugin_bytes, sqlite_database};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use support::{start, tenant};
+
+async fn upload(admin: &Api, source: &str) -> String {
+    let (status, plugin) = admin.upload(python_plugin_bytes(source)).await;
+    assert!(status.is_success(), "{source}: {plugin}");
+    assert!(
+        plugin["sdk"].as_str().unwrap().contains("python"),
+        "{plugin}"
+    );
+    plugin["hash"].as_str().unwrap().to_owned()
+}
+
+async fn flow(admin: &Api, name: &str, body: Value) {
+    let (status, flow) = admin.put(&format!("/flows/{name}"), body).await;
+    assert_eq!(status, StatusCode::CREATED, "{flow}");
+}
+
+async fn request(api: &Api, body: Value) -> Value {
+    let (status, run) = api.post("/events/request", body).await;
+    assert_eq!(status, StatusCode::CREATED, "{run}");
+    run
+}
+
+fn id(body: &Value) -> String {
+    body["run"]["id"].as_str().unwrap().to_owned()
+}
+
+fn reason_field() -> Value {
+    json!([{ "name": "reason", "type": "string", "required": true }])
+}
+
+#[tokio::test]
+async fn approval_only_routes_to_the_channel_and_keeps_to_the_safelist() {
+    let database = sqlite_database();
+    let server = start(&database).await;
+    let acme = tenant(&server, "acme").await;
+    let plugin = upload(&acme.admin, "examples/python/approval-only/impl.py").await;
+    flow(
+        &acme.admin,
+        "approval",
+        json!({ "plugin": plugin, "fields": reason_field(),
+                "vars": { "request_channel": "#access-requests", "approvers": "bob" } }),
+    )
+    .await;
+
+    let run = request(
+        &acme.member,
+        json!({ "flow": "approval", "flow_inputs": { "reason": "deploy" } }),
+    )
+    .await;
+    assert_eq!(
+        run["run"]["notifications"],
+        json!([{ "destinations": [{ "type": "slack_channel", "value": "#access-requests" }], "timeout": null }])
+    );
+    let path = format!("/runs/{}/approve", id(&run));
+    let (status, body) = acme.admin.post(&path, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["ignored"]["message"],
+        "You are not authorized to approve this request."
+    );
+    assert_eq!(body["run"]["status"], "requested");
+    let (_, body) = acme.other_member.post(&path, json!({})).await;
+    assert_eq!(
+        body["run"]["status"], "escalated",
+        "bob is on the safelist: {body}"
+    );
+
+    // Denying: the safelist or the requester; not the admin.
+    let run = request(
+        &acme.member,
+        json!({ "flow": "approval", "flow_inputs": { "reason": "x" } }),
+    )
+    .await;
+    let path = format!("/runs/{}/deny", id(&run));
+    let (_, body) = acme.admin.post(&path, json!({})).await;
+    assert_eq!(
+        body["ignored"]["message"],
+        "You are not authorized to deny this request."
+    );
+    let (_, body) = acme.member.post(&path, json!({})).await;
+    assert_eq!(
+        body["run"]["status"], "denied",
+        "the requester may withdraw: {body}"
+    );
+}
+
+#[tokio::test]
+async fn on_request_auto_approves_the_listed_users() {
+    let database = sqlite_database();
+    let server = start(&database).await;
+    let acme = tenant(&server, "acme").await;
+    let plugin = upload(&acme.admin, "examples/python/auto-approve/impl.py").await;
+    flow(
+        &acme.admin,
+        "auto",
+        json!({ "plugin": plugin, "fields": reason_field(), "vars": { "auto_approve": "ann" } }),
+    )
+    .await;
+    let body = request(
+        &acme.member,
+        json!({ "flow": "auto", "flow_inputs": { "reason": "deploy" } }),
+    )
+    .await;
+    assert_eq!(body["step"], "approve", "{body:#}");
+    assert_eq!(body["run"]["reason"], "Auto-approved! deploy");
+    assert_eq!(body["run"]["status"], "escalated");
+    let body = request(
+        &acme.other_member,
+        json!({ "flow": "auto", "flow_inputs": { "reason": "x" } }),
+    )
+    .await;
+    assert_eq!(body["run"]["status"], "requested", "bob is not on the list");
+}
+
+#[tokio::test]
+async fn permissions_and_urgency_routing() {
+    let database = sqlite_database();
+    let server = start(&database).await;
+    let acme = tenant(&server, "acme").await;
+    let basic = upload(&acme.admin, "examples/python/permissions/impl.py").await;
+    flow(
+        &acme.admin,
+        "basic",
+        json!({ "plugin": basic, "fields": reason_field() }),
+    )
+    .await;
+    let run = request(
+        &acme.member,
+        json!({ "flow": "basic", "flow_inputs": { "reason": "x" } }),
+    )
+    .await;
+    assert_eq!(
+        run["run"]["notifications"][0]["destinations"][0]["value"],
+        "#sym-requests"
+    );
+    let (status, _) = acme
+        .member
+        .post(&format!("/runs/{}/approve", id(&run)), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "allow_self_approval=False");
+    let (status, _) = acme
+        .other_member
+        .post(&format!("/runs/{}/approve", id(&run)), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "any member may approve");
+
+    let urgency = upload(&acme.admin, "examples/python/urgency-routing/impl.py").await;
+    flow(
+        &acme.admin,
+        "urgent",
+        json!({
+            "plugin": urgency,
+            "vars": { "request_channel": "#sym-requests", "emergency_channel": "#sym-emergencies" },
+            "fields": [
+                { "name": "reason", "type": "string", "required": true },
+                { "name": "urgency", "type": "string", "required": true, "allowed_values": ["Normal", "Emergency"] },
+            ],
+        }),
+    )
+    .await;
+    for (urgency, channel, self_approval) in [
+        ("Normal", "#sym-requests", StatusCode::FORBIDDEN),
+        ("Emergency", "#sym-emergencies", StatusCode::OK),
+    ] {
+        let run = request(
+            &acme.admin,
+            json!({ "flow": "urgent", "flow_inputs": { "reason": "x", "urgency": urgency } }),
+        )
+        .await;
+        assert_eq!(
+            run["run"]["notifications"][0]["destinations"][0]["value"],
+            channel
+        );
+        let (status, body) = acme
+            .admin
+            .post(&format!("/runs/{}/approve", id(&run)), json!({}))
+            .await;
+        assert_eq!(status, self_approval, "{urgency}: {body}");
+        // Members are never approvers in this flow.
+        if urgency == "Normal" {
+            let (status, _) = acme
+                .member
+                .post(&format!("/runs/{}/approve", id(&run)), json!({}))
+                .await;
+            assert_eq!(status, StatusCode::FORBIDDEN);
+        }
+    }
+}
+
+#[tokio::test]
+async fn source_channel_routing_falls_back_and_times_out() {
+    let database = sqlite_database();
+    let server = start(&database).await;
+    let acme = tenant(&server, "acme").await;
+    let routing = upload(
+        &acme.admin,
+        "examples/python/source-channel-routing/impl.py",
+    )
+    .await;
+    flow(&acme.admin, "routed", json!({ "plugin": routing })).await;
+    let from_slack = request(
+        &acme.member,
+        json!({ "flow": "routed", "source_channel": "C0123" }),
+    )
+    .await;
+    let channels: Vec<&Value> = from_slack["run"]["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| &n["destinations"][0]["value"])
+        .collect();
+    assert_eq!(channels, [&json!("C0123"), &json!("#sym-access")]);
+    let from_api = request(&acme.member, json!({ "flow": "routed" })).await;
+    assert_eq!(
+        from_api["run"]["notifications"].as_array().unwrap().len(),
+        1
+    );
+
+    let notify = upload(&acme.admin, "examples/python/notify-requester/impl.py").await;
+    flow(
+        &acme.admin,
+        "notify",
+        json!({ "plugin": notify, "fields": [{ "name": "notify_requester", "type": "bool", "default": false }] }),
+    )
+    .await;
+    let run = request(
+        &acme.member,
+        json!({ "flow": "notify", "source_channel": "C0123", "flow_inputs": { "notify_requester": true } }),
+    )
+    .await;
+    let notifications = &run["run"]["notifications"];
+    assert_eq!(
+        notifications[0],
+        json!({ "destinations": [{ "type": "slack_channel", "value": "C0123" },
+                                  { "type": "user_email", "value": "ann@acme.test" }], "timeout": 15 })
+    );
+    assert_eq!(
+        notifications[1]["destinations"][0]["value"],
+        "#test-paginate-10"
+    );
+    assert_eq!(
+        notifications[2]["destinations"],
+        json!([{ "type": "user_email", "value": "oncall@example.com" }, { "type": "user_id", "value": "test_id" }])
+    );
+    assert_eq!(
+        run["run"]["timers"][0]["trigger"]["trigger"],
+        "notification_timeout"
+    );
+}
+
+#[tokio::test]
+async fn a_custom_strategy_grants_and_takes_back_access() {
+    let database = sqlite_database();
+    let server = start(&database).await;
+    let acme = tenant(&server, "acme").await;
+    let plugin = upload(&acme.admin, "examples/python/custom-strategy/impl.py").await;
+    flow(
+        &acme.admin,
+        "groups",
+        json!({
+            "plugin": plugin, "strategy": plugin,
+            "fields": [{ "name": "target", "type": "target", "required": true },
+                       { "name": "duration", "type": "duration", "default": "1h" }],
+            "params": { "targets": [{ "id": "t-prod", "name": "prod-admins", "label": "Prod admins",
+                                      "settings": { "group": "g-prod" } }] },
+        }),
+    )
+    .await;
+    let run = request(
+        &acme.member,
+        json!({ "flow": "groups", "flow_inputs": { "target": "prod-admins" } }),
+    )
+    .await;
+    let (_, body) = acme
+        .admin
+        .post(&format!("/runs/{}/approve", id(&run)), json!({}))
+        .await;
+    assert_eq!(body["run"]["status"], "escalated", "{body:#}");
+    assert_eq!(
+        body["run"]["outputs"]["escalate"],
+        json!({ "added": "ann@acme.test", "group": "g-prod", "target": "t-prod" })
+    );
+    let (_, body) = acme
+        .member
+        .post(&format!("/runs/{}/revoke", id(&run)), json!({}))
+        .await;
+    assert_eq!(body["run"]["status"], "deescalated", "{body:#}");
+    assert_eq!(
+        body["run"]["outputs"]["deescalate"]["removed"],
+        "ann@acme.test"
+    );
+}
+
+#[tokio::test]
+async fn hostile_python_plugins_are_contained() {
+    let database = sqlite_database();
+    let server = start(&database).await;
+    let acme = tenant(&server, "acme").await;
+    let plugin = upload(&acme.admin, "tests/python-plugins/hostile/impl.py").await;
+    for (behavior, expected) in [
+        ("loop", "did not finish within"),
+        ("memory", "memory"),
+        ("read-file", "/etc/passwd"),
+        ("socket", "ModuleNotFoundError"),
+        (
+            "missing-module",
+            "ModuleNotFoundError: No module named 'boto3'",
+        ),
+        ("raise", "PermissionError: the safelist service said no"),
+        ("", ""),
+    ] {
+        let name = if behavior.is_empty() {
+            "calm".to_owned()
+        } else {
+            behavior.to_owned()
+        };
+        flow(
+            &acme.admin,
+            &name,
+            json!({ "plugin": plugin, "vars": { "behavior": behavior } }),
+        )
+        .await;
+        let run = request(&acme.member, json!({ "flow": name })).await;
+        let (status, body) = acme
+            .admin
+            .post(&format!("/runs/{}/approve", id(&run)), json!({}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{behavior}: {body}");
+        if behavior.is_empty() {
+            assert_eq!(
+                body["run"]["status"], "escalated",
+                "a calm call after the others: {body}"
+            );
+            continue;
+        }
+        assert_eq!(body["run"]["status"], "errored", "{behavior}: {body:#}");
+        let message = body["run"]["error"]["message"].as_str().unwrap();
+        assert!(message.contains(expected), "{behavior}: {message}");
+    }
+}
+
+#[test]
+fn the_build_refuses_what_cannot_work_and_says_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let toolchain = assent_plugin_build::PythonToolchain::from_workspace();
+    let cases = [
+        (
+            "syntax.py",
+            "def get_permissions(event)\n    pass\n",
+            "syntax.py:1: syntax error",
+        ),
+        (
+            "aws.py",
+            "import boto3\n\ndef get_permissions(event):\n    pass\n",
+            "aws.py:1: `import boto3`: `boto3` is not available in the sandbox",
+        ),
+        (
+            "empty.py",
+            "def on_request(event):\n    pass\n",
+            "empty.py: defines no `get_permissions` (or legacy `get_approvers`)",
+        ),
+        (
+            "threads.py",
+            "import threading\n\ndef get_permissions(event):\n    pass\n",
+            "threads.py:1: `import threading`: plugins run on one thread",
+        ),
+        (
+            "raises.py",
+            "raise RuntimeError('no config')\n\ndef get_permissions(event):\n    pass\n",
+            "raises.py:1: RuntimeError: no config",
+        ),
+    ];
+    for (name, source, expected) in cases {
+        let file = dir.path().join(name);
+        std::fs::write(&file, source).unwrap();
+        let error =
+            assent_plugin_build::build_python(&file, &dir.path().join("out.wasm"), &toolchain)
+                .expect_err(name)
+                .to_string();
+        assert!(error.contains(expected), "{name}: {error}");
+    }
+}
