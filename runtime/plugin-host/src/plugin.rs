@@ -348,6 +348,13 @@ impl Session {
         }
     }
 
+    /// Calls `describe`, which runs the guest's call path without side effects; for
+    /// measuring what a session prepared ahead of time would save (benchmarks).
+    #[doc(hidden)]
+    pub async fn warm_up(&mut self) -> Result<(), CallError> {
+        self.describe().await.map(|_| ())
+    }
+
     async fn describe(&mut self) -> Result<wit::Manifest, CallError> {
         if self.poisoned {
             return Err(self.error("describe", CallFailure::Poisoned));
