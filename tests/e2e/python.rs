@@ -390,3 +390,35 @@ fn the_build_refuses_what_cannot_work_and_says_where() {
         assert!(error.contains(expected), "{name}: {error}");
     }
 }
+
+/// Python sessions are prepared ahead of time; each must still start from the snapshot, with
+/// nothing left over from an earlier caller's calls.
+#[tokio::test]
+async fn every_python_session_starts_clean() {
+    let host = assent_plugin_host::PluginHost::new(assent_plugin_host::HostConfig {
+        cache_dir: Some(assent_tests::guest_target_dir().join("compiled")),
+        ..assent_plugin_host::HostConfig::default()
+    })
+    .unwrap();
+    let plugin = host
+        .load(python_plugin_bytes("tests/python-plugins/counter/impl.py"))
+        .await
+        .unwrap();
+    let event = assent_types::Event::default();
+    for round in 0..6 {
+        let mut session = plugin.session().await.unwrap();
+        assert_eq!(
+            session.get_identity(&event).await.unwrap().as_deref(),
+            Some("call 1"),
+            "round {round}"
+        );
+        assert_eq!(
+            session.get_identity(&event).await.unwrap().as_deref(),
+            Some("call 2"),
+            "one session keeps its state for the step"
+        );
+        drop(session);
+        // Let the background refill run, so later rounds take prepared sessions.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
