@@ -5,6 +5,8 @@ from sym.sdk.annotations import reducer
 from sym.sdk.integrations import slack
 from sym.sdk.request_permission import PermissionLevel, RequestPermission
 from sym.sdk.strategies import AccessStrategy
+from sym.sdk.templates import ApprovalTemplateStep
+from sym.sdk.templates.step import get_step_output
 
 
 @reducer
@@ -26,6 +28,6 @@ class GroupStrategy(AccessStrategy):
         return {"added": requester, "group": group, "target": target_id}
 
     def deescalate(self, target_id, event):
-        requester = self.get_requester_identity(event)
-        group = event.payload.fields["target"].settings["group"]
-        return {"removed": requester, "group": group, "target": target_id}
+        # What escalate returned, as Sym's SDK hands it back.
+        granted = get_step_output(ApprovalTemplateStep.ESCALATE)
+        return {"removed": granted["added"], "group": granted["group"], "target": target_id}

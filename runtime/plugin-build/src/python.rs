@@ -45,6 +45,9 @@ impl PythonToolchain {
     /// `~/.cache/assent/venv`), and the SDK and WIT of the workspace this binary was built in.
     pub fn from_workspace() -> PythonToolchain {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        // Without `..` components: componentize-py mishandles them in `-p` paths (a module
+        // added to the SDK was not found through `runtime/plugin-build/../../`).
+        let root = std::fs::canonicalize(&root).unwrap_or(root);
         let venv = std::env::var_os("ASSENT_PYTHON_VENV")
             .map(PathBuf::from)
             .or_else(|| {

@@ -21,6 +21,7 @@ from sym.sdk.request_permission import PermissionLevel, RequestPermission
 from sym.sdk.strategies import AccessStrategy
 from sym.sdk.target import AccessTarget
 from sym.sdk.templates import HookResult
+from sym.sdk.templates import step as _step
 from sym.sdk.user import User, UserDestination, UserIdentity
 
 SDK = "assent-sdk-python 0.1.0 (sym.sdk compatible)"
@@ -136,7 +137,7 @@ def event_from(event):
     except ValueError:
         outputs = {}
     channel = event.run.source_channel
-    return Event(
+    converted = Event(
         name=_STEP_NAMES[event.name],
         user=user_from(event.user),
         payload=Payload({name: value_from(v) for name, v in event.payload.fields}, event.payload.timestamp),
@@ -152,12 +153,17 @@ def event_from(event):
         ),
         outputs=outputs,
     )
+    # For `sym.sdk.templates.step.get_step_output`, which reads the running handler's event.
+    _step._current = converted
+    return converted
 
 
 # ---- sym.sdk → WIT ----------------------------------------------------------------------
 
 def _user_reference(user):
     if isinstance(user, User):
+        return user.email or user.id
+    if isinstance(user, UserDestination):
         return user.email or user.id
     return str(user)
 

@@ -12,7 +12,7 @@ from sym.sdk.request_permission import PermissionLevel, RequestPermission
 from sym.sdk.strategies import AccessStrategy
 from sym.sdk.target import AccessTarget
 from sym.sdk.templates import ApprovalTemplate, ApprovalTemplateStep
-from sym.sdk.user import User, UserIdentity
+from sym.sdk.user import User, UserIdentity, UserRole
 
 __all__ = [
     "AccessStrategy",
@@ -30,6 +30,7 @@ __all__ = [
     "SymException",
     "User",
     "UserIdentity",
+    "UserRole",
     "hook",
     "prefetch",
     "reducer",

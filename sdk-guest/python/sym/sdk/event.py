@@ -1,5 +1,7 @@
 """The event a handler receives."""
 
+from datetime import datetime
+
 
 def _step_name(step):
     name = getattr(step, "value", step)
@@ -25,7 +27,10 @@ class Run:
 class Payload:
     def __init__(self, fields=None, timestamp=""):
         self.fields = dict(fields or {})
-        self.timestamp = timestamp
+        try:
+            self.timestamp = datetime.fromisoformat(timestamp)
+        except (TypeError, ValueError):
+            self.timestamp = None
 
 
 class Flow:

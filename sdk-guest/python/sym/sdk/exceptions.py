@@ -2,18 +2,34 @@
 
 
 class SymException(Exception):
-    """The base of the SDK's errors."""
+    """The base of the SDK's errors, as in Sym's SDK: `SymException(error_type, name, message)`;
+    `error_code` is `error_type:name`."""
 
-    def __init__(self, message="", error_type=None):
-        super().__init__(message)
+    def __init__(self, error_type="", name="", message=""):
         self.message = message
-        self.error_type = error_type or type(self).__name__
+        self.error_code = f"{error_type}:{name}"
+        super().__init__(message)
+
+    def to_dict(self):
+        return {"error": True, "message": self.message, "code": self.error_code}
+
+
+class ExceptionWithHint(SymException):
+    """An error whose message ends with a hint on what to do."""
+
+    def __init__(self, error_type="", name="", message="", hint=""):
+        super().__init__(error_type, name, message)
+        self._hint = hint
+
+    @property
+    def hint(self):
+        return self._hint
 
     def __str__(self):
-        return self.message
+        return f"{self.message}\n\nHint: {self.hint}" if self.hint else self.message
 
 
-class SymIntegrationError(SymException):
+class SymIntegrationError(ExceptionWithHint):
     pass
 
 
@@ -29,5 +45,5 @@ class SlackError(SymIntegrationError):
     pass
 
 
-class MissingArgument(SymException):
+class SymSDKError(SymException):
     pass

@@ -3,7 +3,7 @@
 from enum import Enum
 
 
-class PermissionLevel(Enum):
+class PermissionLevel(str, Enum):
     ADMIN = "admin"
     MEMBER = "member"
     ALL_USERS = "all_users"

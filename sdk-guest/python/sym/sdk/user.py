@@ -1,19 +1,33 @@
 """Users, and user destinations for notifications."""
 
+from enum import Enum
+
+
+class UserRole(str, Enum):
+    """What a user may do; each role has the permissions of those below it."""
+
+    ADMIN = "admin"
+    MEMBER = "member"
+    GUEST = "guest"
+
 
 class UserIdentity:
     """An account of the user in another system, e.g. `slack` → `U123`."""
 
-    def __init__(self, service, external_id):
+    def __init__(self, service, external_id, service_id=None):
         self.service = service
         self.external_id = external_id
+        self.service_id = service_id
 
     @property
-    def service_type(self):
-        return self.service
+    def user_id(self):
+        return self.external_id
+
+    def __str__(self):
+        return f"Identity({self.service}: {self.user_id})"
 
     def __repr__(self):
-        return f"UserIdentity({self.service!r}, {self.external_id!r})"
+        return str(self)
 
 
 class User:
@@ -25,17 +39,20 @@ class User:
         self.username = username
         self.first_name = first_name
         self.last_name = last_name
-        self.role = role
-        self.identities = list(identities)
+        self.role = UserRole(role)
+        # As in Sym's SDK: identities by service, each a list.
+        self.identities = {}
+        for identity in identities:
+            self.identities.setdefault(identity.service, []).append(identity)
 
     @property
-    def is_admin(self):
-        return self.role == "admin"
+    def type(self):
+        return "normal"
 
-    def identity(self, service):
-        """The user's identity in `service`, or None."""
-        for identity in self.identities:
-            if identity.service == service:
+    def identity(self, service_type, service_id=None):
+        """The user's identity in `service_type` (optionally one instance of it), or None."""
+        for identity in self.identities.get(service_type, []):
+            if service_id is None or identity.service_id == service_id:
                 return identity
         return None
 

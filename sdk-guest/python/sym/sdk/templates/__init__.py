@@ -3,7 +3,7 @@
 from enum import Enum
 
 
-class ApprovalTemplateStep(Enum):
+class ApprovalTemplateStep(str, Enum):
     PROMPT = "prompt"
     REQUEST = "request"
     APPROVE = "approve"
@@ -28,27 +28,27 @@ class HookResult:
 class ApprovalTemplate:
     """What an `on_*` hook returns to redirect the step (or None to let it happen)."""
 
-    @staticmethod
-    def approve(reason=None, **_):
+    @classmethod
+    def approve(cls, *, reason=None, **_):
         return HookResult("approve", reason)
 
-    @staticmethod
-    def deny(reason=None, **_):
+    @classmethod
+    def deny(cls, *, reason=None, **_):
         return HookResult("deny", reason)
 
-    @staticmethod
-    def ignore(message=None, **_):
+    @classmethod
+    def ignore(cls, *, message=None, **_):
         """Cancel the incoming event; `message` is shown to the user who caused it."""
         return HookResult("ignore", message)
 
-    @staticmethod
-    def request(reason=None, **_):
+    @classmethod
+    def request(cls, *, reason=None, **_):
         return HookResult("request", reason)
 
-    @staticmethod
-    def escalate(reason=None, **_):
+    @classmethod
+    def escalate(cls, *, reason=None, **_):
         return HookResult("escalate", reason)
 
-    @staticmethod
-    def deescalate(reason=None, **_):
+    @classmethod
+    def deescalate(cls, *, reason=None, **_):
         return HookResult("deescalate", reason)
