@@ -9,7 +9,9 @@ use sha2::{Digest, Sha256};
 
 use crate::{guest_target_dir, workspace_root};
 
-fn hash_tree(digest: &mut Sha256, dir: &Path) {
+/// Hashes the `.py` files under `dir` by their path relative to `root` and their content, so
+/// the same sources hash alike in any checkout.
+fn hash_tree(digest: &mut Sha256, root: &Path, dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -18,10 +20,11 @@ fn hash_tree(digest: &mut Sha256, dir: &Path) {
     for path in paths {
         if path.is_dir() {
             if path.file_name().is_some_and(|name| name != "__pycache__") {
-                hash_tree(digest, &path);
+                hash_tree(digest, root, &path);
             }
         } else if path.extension().is_some_and(|ext| ext == "py") {
-            digest.update(path.to_string_lossy().as_bytes());
+            let relative = path.strip_prefix(root).unwrap_or(&path);
+            digest.update(relative.to_string_lossy().as_bytes());
             digest.update(std::fs::read(&path).unwrap_or_default());
         }
     }
@@ -34,7 +37,7 @@ pub fn python_plugin_bytes(source: &str) -> Vec<u8> {
     let toolchain = PythonToolchain::from_workspace();
     let mut digest = Sha256::new();
     digest.update(std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display())));
-    hash_tree(&mut digest, &toolchain.sdk);
+    hash_tree(&mut digest, &toolchain.sdk, &toolchain.sdk);
     let hash = hex::encode(&digest.finalize()[..8]);
     let dir = guest_target_dir().join("python");
     std::fs::create_dir_all(&dir).unwrap();
