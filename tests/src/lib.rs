@@ -116,3 +116,5 @@ pub use http::Api;
 
 mod python;
 pub use python::python_plugin_bytes;
+
+pub mod slack;

@@ -24,7 +24,7 @@ enum Command {
     #[command(subcommand)]
     Plugin(plugin_cmd::PluginCommand),
     /// Run the server (on a local SQLite file with the example flows, unless told otherwise).
-    Serve(serve_cmd::ServeArgs),
+    Serve(Box<serve_cmd::ServeArgs>),
 }
 
 fn main() -> ExitCode {
@@ -49,7 +49,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Plugin(command) => plugin_cmd::run(command).await,
-            Command::Serve(args) => serve_cmd::run(args).await,
+            Command::Serve(args) => serve_cmd::run(*args).await,
         }
     });
     match result {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use assent_plugin_build::{BuildError, BuildOptions, Progress, build_rust};
 use assent_server::examples::{self, DEMO_ORG};
-use assent_server::{Server, ServerConfig, WorkerConfig};
+use assent_server::{Server, ServerConfig, SlackConfig, WorkerConfig};
 use clap::Args;
 
 #[derive(Args)]
@@ -34,6 +34,71 @@ pub struct ServeArgs {
     /// The longest the timer worker waits between looks, in milliseconds.
     #[arg(long, default_value_t = 500)]
     timer_poll_ms: u64,
+    #[command(flatten)]
+    slack: SlackArgs,
+}
+
+/// The Slack app (all of `--slack-signing-secret`, `--slack-client-id`,
+/// `--slack-client-secret` and `--secrets-key` turn it on).
+#[derive(Args)]
+pub struct SlackArgs {
+    /// The Slack app's signing secret (Basic Information → App Credentials).
+    #[arg(long, env = "ASSENT_SLACK_SIGNING_SECRET", hide_env_values = true)]
+    slack_signing_secret: Option<String>,
+    /// The Slack app's client id.
+    #[arg(long, env = "ASSENT_SLACK_CLIENT_ID")]
+    slack_client_id: Option<String>,
+    /// The Slack app's client secret.
+    #[arg(long, env = "ASSENT_SLACK_CLIENT_SECRET", hide_env_values = true)]
+    slack_client_secret: Option<String>,
+    /// 64 hex digits sealing Slack bot tokens at rest (`openssl rand -hex 32`). Keep it: with
+    /// another key, stored tokens cannot be read and workspaces must be installed again.
+    #[arg(long, env = "ASSENT_SECRETS_KEY", hide_env_values = true)]
+    secrets_key: Option<String>,
+    /// This server's public URL, as Slack reaches it (for the OAuth redirect).
+    #[arg(long, env = "ASSENT_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// The Slack Web API base URL.
+    #[arg(
+        long,
+        env = "ASSENT_SLACK_API_URL",
+        default_value = "https://slack.com/api"
+    )]
+    slack_api_url: String,
+    /// The slash command's name, as configured in the Slack app.
+    #[arg(long, env = "ASSENT_SLACK_COMMAND", default_value = SlackConfig::DEFAULT_COMMAND)]
+    slack_command: String,
+}
+
+impl SlackArgs {
+    fn config(&self, listen: SocketAddr) -> anyhow::Result<Option<SlackConfig>> {
+        let (Some(signing_secret), Some(client_id), Some(client_secret), Some(secrets_key)) = (
+            &self.slack_signing_secret,
+            &self.slack_client_id,
+            &self.slack_client_secret,
+            &self.secrets_key,
+        ) else {
+            if self.slack_signing_secret.is_some() {
+                bail!(
+                    "the Slack app needs --slack-client-id, --slack-client-secret and --secrets-key as well as --slack-signing-secret"
+                );
+            }
+            return Ok(None);
+        };
+        Ok(Some(SlackConfig {
+            signing_secret: signing_secret.clone(),
+            client_id: client_id.clone(),
+            client_secret: client_secret.clone(),
+            api_url: self.slack_api_url.clone(),
+            authorize_url: SlackConfig::DEFAULT_AUTHORIZE_URL.to_owned(),
+            public_url: self
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{listen}")),
+            secrets_key: secrets_key.clone(),
+            command: self.slack_command.clone(),
+        }))
+    }
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -54,6 +119,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         );
         Vec::new()
     };
+    let slack = args.slack.config(args.listen)?;
     let plugins = build_example_plugins(&examples, &args.data_dir).await?;
 
     let server = Server::start(ServerConfig {
@@ -65,6 +131,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             poll: Duration::from_millis(args.timer_poll_ms.max(10)),
             ..WorkerConfig::default()
         },
+        slack,
     })
     .await?;
     let base = format!("http://{}/api/v1", server.addr);

@@ -24,6 +24,7 @@
 //! trigger and hook outcome is tested here without I/O.
 
 pub mod fields;
+pub mod notice;
 pub mod permissions;
 pub mod resolve;
 mod status;
@@ -31,6 +32,7 @@ pub mod transition;
 pub mod trigger;
 
 pub use fields::{FieldError, check_inputs, parse_duration};
+pub use notice::Notice;
 pub use permissions::{Forbidden, RequestPermissions};
 pub use resolve::{BadRedirect, HookDecision, Origin, Resolution, Resolver};
 pub use status::{RunStatus, UnknownStatus};

@@ -35,6 +35,7 @@ async fn run(database: TestDatabase, clients: u64, seconds: u64) {
         cache_dir: Some(assent_tests::guest_target_dir().join("compiled")),
         operator_token: Some("bench".into()),
         worker: WorkerConfig::default(),
+        slack: None,
     })
     .await
     .unwrap();

@@ -22,6 +22,9 @@ pub enum RuntimeError {
     PluginUnavailable { hash: String, reason: String },
     #[error(transparent)]
     Plugin(CallError),
+    /// A service the step needs (Slack) could not be reached; the job is retried.
+    #[error("{0}; it will be retried")]
+    Unavailable(String),
     #[error("the run kept changing while this step was being taken; try again")]
     Busy,
     #[error(transparent)]

@@ -4,13 +4,16 @@
 //!   flow's plugins (`assent-plugin-host`) and the store (`assent-store`);
 //! - [`worker`]: fires durable timers (expiry, forwarding, escalation, deescalation);
 //! - [`api`]: `/api/v1`, the Events API, admin endpoints and the audit log;
+//! - [`slack`]: `/slack/*`, the Slack app, and delivery of notices to Slack ([`notify`]);
 //! - [`examples`]: loads the example flows into a demo organisation for `assent serve`.
 
 pub mod api;
 mod error;
 pub mod examples;
+pub mod notify;
 mod plugins;
 pub mod runner;
+pub mod slack;
 pub mod worker;
 
 use std::net::SocketAddr;
@@ -24,6 +27,7 @@ pub use api::{AppState, openapi, router};
 pub use error::RuntimeError;
 pub use plugins::Plugins;
 pub use runner::Runner;
+pub use slack::{Slack, SlackConfig};
 pub use worker::WorkerConfig;
 
 /// How to run a server.
@@ -36,6 +40,8 @@ pub struct ServerConfig {
     pub cache_dir: Option<PathBuf>,
     pub operator_token: Option<String>,
     pub worker: WorkerConfig,
+    /// The Slack app; `None` serves the API alone.
+    pub slack: Option<SlackConfig>,
 }
 
 /// Failure to start.
@@ -45,6 +51,8 @@ pub enum StartError {
     Store(#[from] assent_store::StoreError),
     #[error(transparent)]
     Host(#[from] assent_plugin_host::HostError),
+    #[error(transparent)]
+    Slack(#[from] slack::SlackSetupError),
     #[error("cannot listen on `{addr}`: {source}")]
     Listen {
         addr: SocketAddr,
@@ -70,11 +78,15 @@ impl Server {
             cache_dir: config.cache_dir.clone(),
             ..HostConfig::default()
         })?;
-        let runner = Runner::new(store, Plugins::new(host));
+        let mut runner = Runner::new(store.clone(), Plugins::new(host));
+        if let Some(slack) = &config.slack {
+            let slack = Slack::new(slack.clone())?;
+            runner = runner.with_notifier(Arc::new(slack.notifier(store)));
+        }
         Server::start_with(runner, config).await
     }
 
-    /// Starts serving with an existing runner.
+    /// Starts serving with an existing runner (whose notifier, if any, is already set).
     pub async fn start_with(runner: Runner, config: ServerConfig) -> Result<Server, StartError> {
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
@@ -86,11 +98,16 @@ impl Server {
             addr: config.listen,
             source,
         })?;
+        let slack = config.slack.map(Slack::new).transpose()?;
         let state = AppState {
             runner: runner.clone(),
             operator_token: config.operator_token.map(Arc::from),
+            slack: slack.clone(),
         };
-        let app = router(state);
+        let mut app = router(state);
+        if let Some(slack) = slack {
+            app = app.merge(slack::router(slack, runner.clone()));
+        }
         let serve = tokio::spawn(async move {
             if let Err(error) = axum::serve(listener, app).await {
                 tracing::error!(%error, "the HTTP server stopped");

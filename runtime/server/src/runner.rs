@@ -16,14 +16,17 @@
 
 use std::sync::Arc;
 
+use std::collections::VecDeque;
+
 use assent_engine::{
-    DeescalateCause, FlowPlan, Origin, Position, Rejection, Resolution, Resolver, RunStatus,
-    StrategyCall, Timer, Trigger, attempt, check_inputs, permissions, transition,
+    DeescalateCause, FlowPlan, Notice, Origin, Position, Rejection, Resolution, Resolver,
+    RunStatus, StrategyCall, Timer, Trigger, attempt, check_inputs, notice, permissions,
+    transition,
 };
 use assent_plugin_host::{CallError, Plugin};
 use assent_store::{
     FlowRecord, Job, NewEvent, NewJob, RunBody, RunError, RunRecord, RunWrite, StepCommit,
-    StepWrite, Store, new_id, now_millis,
+    StepWrite, Store, Task, new_id, now_millis,
 };
 use assent_types::{
     Channel, Destination, Event, FieldValue, Flow, Handler, HookOutcome, Notification, Payload,
@@ -33,6 +36,7 @@ use serde_json::{Value, json};
 use tokio::sync::Notify;
 
 use crate::RuntimeError;
+use crate::notify::{Delivery, Notifier};
 use crate::plugins::{Plugins, TenantSession};
 
 // How often one trigger is re-evaluated after losing a race to another step on the same run
@@ -120,6 +124,8 @@ pub struct Runner {
     owner: Arc<str>,
     /// Woken when a step schedules a timer, so the worker can look again.
     wake: Arc<Notify>,
+    /// Where notices go (Slack); without one, steps schedule none.
+    notifier: Option<Arc<dyn Notifier>>,
 }
 
 impl Runner {
@@ -129,7 +135,31 @@ impl Runner {
             plugins,
             owner: format!("worker-{}", new_id()).into(),
             wake: Arc::new(Notify::new()),
+            notifier: None,
         }
+    }
+
+    /// Tells people about steps through `notifier`.
+    pub fn with_notifier(mut self, notifier: Arc<dyn Notifier>) -> Runner {
+        self.notifier = Some(notifier);
+        self
+    }
+
+    /// Jobs delivering `notices` about `run`, leased to this process, which delivers them
+    /// as soon as the step commits.
+    fn notice_jobs(&self, run_id: &str, notices: Vec<Notice>, now: i64) -> Vec<NewJob> {
+        if self.notifier.is_none() {
+            return Vec::new();
+        }
+        notices
+            .into_iter()
+            .map(|notice| NewJob {
+                run_id: run_id.to_owned(),
+                task: Task::Notice(notice),
+                due_at: now,
+                leased_to: Some((self.owner.to_string(), now + LEASE_MS)),
+            })
+            .collect()
     }
 
     pub fn store(&self) -> &Store {
@@ -253,20 +283,36 @@ impl Runner {
         }
     }
 
-    /// Runs the steps `result` queued (escalation after approval) now, in this request,
-    /// and returns the run as they left it. Should this process die first, the worker of
-    /// any replica fires them once their lease is free.
+    /// Runs the jobs `result` queued (notices, an escalation after approval) now, in this
+    /// request, and returns the run as they left it. Should this process die first, the
+    /// worker of any replica fires them once their lease is free.
     async fn run_queued(&self, mut result: StepResult) -> Result<StepResult, RuntimeError> {
         if result.queued.is_empty() {
             return Ok(result);
         }
-        for job in std::mem::take(&mut result.queued) {
-            self.run_now(&job).await;
-        }
+        self.drain(std::mem::take(&mut result.queued)).await;
         if let Some(run) = self.store.run(&result.run.org_id, &result.run.id).await? {
             result.run = run;
         }
         Ok(result)
+    }
+
+    /// Runs queued jobs, and the jobs they queue in turn, in order.
+    async fn drain(&self, jobs: Vec<Job>) {
+        let mut work: VecDeque<Job> = jobs.into();
+        while let Some(job) = work.pop_front() {
+            match self.fire_one(&job).await {
+                Ok(queued) => work.extend(queued),
+                Err(error) => {
+                    tracing::warn!(job = %job.id, %error, "queued job failed; the worker retries it");
+                    let _ = self
+                        .store
+                        .release_job(&job.id, &self.owner, now_millis())
+                        .await;
+                    self.wake.notify_one();
+                }
+            }
+        }
     }
 
     /// Fills in what the inputs only name: targets' settings from the flow, and users by email.
@@ -364,30 +410,99 @@ impl Runner {
         Err(RuntimeError::Busy)
     }
 
-    /// Fires a timer this process holds the lease of.
+    /// Fires a job this process holds the lease of, then whatever it queued.
     pub async fn fire(&self, job: &Job) -> Result<(), RuntimeError> {
+        let queued = self.fire_one(job).await?;
+        self.drain(queued).await;
+        Ok(())
+    }
+
+    /// Fires one job; returns the jobs it queued for this process.
+    async fn fire_one(&self, job: &Job) -> Result<Vec<Job>, RuntimeError> {
+        match &job.task {
+            Task::Step(trigger) => self.fire_step(job, *trigger).await,
+            Task::Notice(notice) => self.deliver(job, notice).await,
+        }
+    }
+
+    /// Delivers a notice; a request that reached nobody moves the run on.
+    async fn deliver(&self, job: &Job, notice: &Notice) -> Result<Vec<Job>, RuntimeError> {
+        let delivery = match (
+            &self.notifier,
+            self.store.run(&job.org_id, &job.run_id).await?,
+        ) {
+            (Some(notifier), Some(run)) => {
+                let flow = self
+                    .store
+                    .flow_version(&run.org_id, &run.flow_id)
+                    .await?
+                    .ok_or_else(|| RuntimeError::NotFound(format!("flow of run `{}`", run.id)))?;
+                notifier.deliver(&flow, &run, notice, job.attempts).await?
+            }
+            // Nobody to tell (the run is gone, or the process has no notifier): spend it.
+            _ => Delivery::Done,
+        };
+        let now = now_millis();
+        let (schedule, events) = match (delivery, notice) {
+            (Delivery::Undeliverable, Notice::Request { notification }) => (
+                vec![NewJob {
+                    run_id: job.run_id.clone(),
+                    task: Task::Step(Trigger::DeliveryFailed {
+                        notification: *notification,
+                    }),
+                    due_at: now,
+                    leased_to: Some((self.owner.to_string(), now + LEASE_MS)),
+                }],
+                vec![NewEvent {
+                    run_id: Some(job.run_id.clone()),
+                    kind: "delivery_failed".into(),
+                    actor: None,
+                    data: json!({ "notification": notification }),
+                }],
+            ),
+            _ => (Vec::new(), Vec::new()),
+        };
+        let commit = self
+            .store
+            .commit_step(StepWrite {
+                org_id: job.org_id.clone(),
+                run: RunWrite::Unchanged,
+                complete_job: Some((job.id.clone(), self.owner.to_string())),
+                cancel_jobs: false,
+                schedule: schedule.clone(),
+                events,
+            })
+            .await?;
+        Ok(match commit {
+            StepCommit::Committed { job_ids } => queued_jobs(&job.org_id, &schedule, job_ids),
+            StepCommit::Conflict | StepCommit::LeaseLost => Vec::new(),
+        })
+    }
+
+    /// Fires a step job: a timer or a queued step.
+    async fn fire_step(&self, job: &Job, trigger: Trigger) -> Result<Vec<Job>, RuntimeError> {
         for _ in 0..MAX_RACE_RETRIES {
             let Some(run) = self.store.run(&job.org_id, &job.run_id).await? else {
                 self.spend(job).await?;
-                return Ok(());
+                return Ok(Vec::new());
             };
             let context = self.context_of(&run).await?;
             // Access is granted to and taken from the requester: they are the event's user,
             // as in Sym. Forwarding and expiry happen on nobody's behalf.
-            let actor = match job.trigger {
+            let actor = match trigger {
                 Trigger::Escalate | Trigger::Deescalate { .. } => run.body.requester.clone(),
                 _ => system_user(),
             };
             match self
-                .advance(&context, run, job.trigger, &actor, None, Some(job), None)
+                .advance(&context, run, trigger, &actor, None, Some(job), None)
                 .await
             {
-                Ok(Advance::Done(_)) => return Ok(()),
+                Ok(Advance::Done(result)) => return Ok(result.queued),
                 Ok(Advance::Lost) => continue,
                 // A person's trigger would be refused; a timer's is simply spent.
                 Err(RuntimeError::Rejected(_)) => {
                     self.spend(job).await?;
-                    return Ok(());
+                    return Ok(Vec::new());
                 }
                 Err(error) => return Err(error),
             }
@@ -408,18 +523,6 @@ impl Runner {
             })
             .await?;
         Ok(())
-    }
-
-    /// Fires a queued job this process holds the lease of, rather than waiting for the worker.
-    async fn run_now(&self, job: &Job) {
-        if let Err(error) = self.fire(job).await {
-            tracing::warn!(job = %job.id, %error, "queued step failed; the worker retries it");
-            let _ = self
-                .store
-                .release_job(&job.id, &self.owner, now_millis())
-                .await;
-            self.wake.notify_one();
-        }
     }
 
     /// One attempt at moving `run` on by `trigger`. See the module docs for the phases.
@@ -605,14 +708,18 @@ impl Runner {
                 .outputs
                 .insert(step.as_str().to_owned(), output.clone());
         }
-        let timers: Vec<NewJob> = change
-            .schedule
-            .iter()
-            .map(|timer| timer_job(&run.id, *timer, now, &self.owner))
-            .collect();
+        // Notices first: the requester hears of the approval before the access it grants.
+        let mut timers: Vec<NewJob> =
+            self.notice_jobs(&run.id, notice::after_step(step, change.notify), now);
+        timers.extend(
+            change
+                .schedule
+                .iter()
+                .map(|timer| timer_job(&run.id, *timer, now, &self.owner)),
+        );
         if let Some(deescalate) = timers
             .iter()
-            .find(|job| matches!(job.trigger, Trigger::Deescalate { .. }))
+            .find(|job| matches!(job.task, Task::Step(Trigger::Deescalate { .. })))
         {
             run.body.access_until = Some(deescalate.due_at);
         }
@@ -667,25 +774,13 @@ impl Runner {
         }
 
         // 6. Side effects and queued steps.
+        let mut queued = queued_jobs(&run.org_id, &timers, job_ids);
         if context.plugin.implements(Handler::After(step)) {
             let event = event_for(step, actor, &context.flow, &run);
             if let Err(error) = session.session.after(step, &event).await {
-                self.record_plugin_error(&run, step, &error).await?;
+                queued.extend(self.record_plugin_error(&run, step, &error).await?);
             }
         }
-        let queued = timers
-            .iter()
-            .zip(job_ids)
-            .filter(|(timer, _)| timer.leased_to.is_some())
-            .map(|(timer, id)| Job {
-                id,
-                org_id: run.org_id.clone(),
-                run_id: run.id.clone(),
-                trigger: timer.trigger,
-                due_at: timer.due_at,
-                attempts: 1,
-            })
-            .collect();
         Ok(Advance::Done(Box::new(StepResult {
             run,
             taken: Some(step),
@@ -714,25 +809,36 @@ impl Runner {
         }
     }
 
+    /// Records an `after_*` hook's failure (the step stands) and queues the notice for the
+    /// error logger.
     async fn record_plugin_error(
         &self,
         run: &RunRecord,
         step: Step,
         error: &CallError,
-    ) -> Result<(), RuntimeError> {
+    ) -> Result<Vec<Job>, RuntimeError> {
         tracing::warn!(run = %run.id, %step, %error, "plugin failed after a step");
-        self.store
-            .append(
-                &run.org_id,
-                &[NewEvent {
+        let schedule = self.notice_jobs(&run.id, vec![failed_notice(step, error)], now_millis());
+        let commit = self
+            .store
+            .commit_step(StepWrite {
+                org_id: run.org_id.clone(),
+                run: RunWrite::Unchanged,
+                complete_job: None,
+                cancel_jobs: false,
+                schedule: schedule.clone(),
+                events: vec![NewEvent {
                     run_id: Some(run.id.clone()),
                     kind: "plugin_error".into(),
                     actor: None,
                     data: json!({ "step": step, "handler": error.handler, "error": error.to_string() }),
                 }],
-            )
+            })
             .await?;
-        Ok(())
+        Ok(match commit {
+            StepCommit::Committed { job_ids } => queued_jobs(&run.org_id, &schedule, job_ids),
+            StepCommit::Conflict | StepCommit::LeaseLost => Vec::new(),
+        })
     }
 
     async fn fail_new(
@@ -743,7 +849,7 @@ impl Runner {
         error: &CallError,
     ) -> Result<StepResult, RuntimeError> {
         match self.fail(context, run, step, error, None).await? {
-            Advance::Done(result) => Ok(*result),
+            Advance::Done(result) => self.run_queued(*result).await,
             Advance::Lost => Err(RuntimeError::Busy),
         }
     }
@@ -769,6 +875,7 @@ impl Runner {
             message: error.to_string(),
             at: now,
         });
+        let schedule = self.notice_jobs(&run.id, vec![failed_notice(step, error)], now);
         let write = StepWrite {
             org_id: run.org_id.clone(),
             run: if is_new {
@@ -778,7 +885,7 @@ impl Runner {
             },
             complete_job: job.map(|job| (job.id.clone(), self.owner.to_string())),
             cancel_jobs: true,
-            schedule: Vec::new(),
+            schedule: schedule.clone(),
             events: vec![NewEvent {
                 run_id: Some(run.id.clone()),
                 kind: "plugin_error".into(),
@@ -786,12 +893,41 @@ impl Runner {
                 data: json!({ "step": step, "handler": error.handler, "error": error.to_string(), "status": "errored" }),
             }],
         };
-        match self.store.commit_step(write).await? {
+        let queued = match self.store.commit_step(write).await? {
             StepCommit::Conflict => return Ok(Advance::Lost),
-            StepCommit::Committed { .. } | StepCommit::LeaseLost => {}
-        }
-        Ok(Advance::Done(Box::new(StepResult::unchanged(run))))
+            StepCommit::Committed { job_ids } => queued_jobs(&run.org_id, &schedule, job_ids),
+            StepCommit::LeaseLost => Vec::new(),
+        };
+        Ok(Advance::Done(Box::new(StepResult {
+            queued,
+            ..StepResult::unchanged(run)
+        })))
     }
+}
+
+fn failed_notice(step: Step, error: &CallError) -> Notice {
+    Notice::Failed {
+        step,
+        handler: error.handler.clone(),
+        error: error.to_string(),
+    }
+}
+
+/// The jobs of `schedule` (committed as `job_ids`) that this process runs itself.
+fn queued_jobs(org_id: &str, schedule: &[NewJob], job_ids: Vec<String>) -> Vec<Job> {
+    schedule
+        .iter()
+        .zip(job_ids)
+        .filter(|(job, _)| job.leased_to.is_some())
+        .map(|(job, id)| Job {
+            id,
+            org_id: org_id.to_owned(),
+            run_id: job.run_id.clone(),
+            task: job.task.clone(),
+            due_at: job.due_at,
+            attempts: 1,
+        })
+        .collect()
 }
 
 /// The timer's job, due relative to `now`.
@@ -822,7 +958,7 @@ fn timer_job(run_id: &str, timer: Timer, now: i64, owner: &str) -> NewJob {
     let leased_to = (timer == Timer::Escalate).then(|| (owner.to_owned(), now + LEASE_MS));
     NewJob {
         run_id: run_id.to_owned(),
-        trigger,
+        task: Task::Step(trigger),
         due_at,
         leased_to,
     }

@@ -93,7 +93,7 @@ async fn run(database: TestDatabase) {
                         &org_id,
                         &[NewJob {
                             run_id: run.id.clone(),
-                            trigger: Trigger::RequestTimeout,
+                            task: Trigger::RequestTimeout.into(),
                             due_at: now + 3_600_000,
                             leased_to: None,
                         }],

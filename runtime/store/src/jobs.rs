@@ -7,8 +7,8 @@
 //! if the lease is still the worker's: if a worker dies, its lease runs out and another
 //! worker fires the job; if it was merely slow and lost the lease, its step does not commit.
 
-use assent_engine::Trigger;
-use serde::Serialize;
+use assent_engine::{Notice, Trigger};
+use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -17,11 +17,46 @@ use sqlx::AnyConnection;
 use crate::db::multi_row_insert;
 use crate::{Backend, Store, StoreError, Tx, new_id, now_millis};
 
-/// A timer to store.
+/// What a job does when it fires.
+///
+/// Stored as JSON in `jobs.trigger`: a trigger is tagged `"trigger"`, a notice `"notice"`,
+/// so rows written before notices existed still read as steps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Task {
+    /// Move the run on (a timer, a queued escalation, a failed delivery).
+    Step(Trigger),
+    /// Tell people about a step that committed.
+    Notice(Notice),
+}
+
+impl Task {
+    /// `jobs.kind`: cancelling a run's timers removes steps only.
+    fn kind(&self) -> &'static str {
+        match self {
+            Task::Step(_) => "step",
+            Task::Notice(_) => "notice",
+        }
+    }
+}
+
+impl From<Trigger> for Task {
+    fn from(trigger: Trigger) -> Task {
+        Task::Step(trigger)
+    }
+}
+
+impl From<Notice> for Task {
+    fn from(notice: Notice) -> Task {
+        Task::Notice(notice)
+    }
+}
+
+/// A job to store.
 #[derive(Debug, Clone)]
 pub struct NewJob {
     pub run_id: String,
-    pub trigger: Trigger,
+    pub task: Task,
     /// When it fires, Unix milliseconds.
     pub due_at: i64,
     /// Taken by this worker from the start (until the lease's end), for a step the
@@ -34,7 +69,7 @@ pub struct Job {
     pub id: String,
     pub org_id: String,
     pub run_id: String,
-    pub trigger: Trigger,
+    pub task: Task,
     pub due_at: i64,
     /// How many times a worker has taken it, this time included.
     pub attempts: i64,
@@ -46,7 +81,7 @@ fn job_from_row(row: &AnyRow) -> Result<Job, StoreError> {
         id: row.try_get("id")?,
         org_id: row.try_get("org_id")?,
         run_id: row.try_get("run_id")?,
-        trigger: serde_json::from_str(&trigger).map_err(StoreError::corrupt("job trigger"))?,
+        task: serde_json::from_str(&trigger).map_err(StoreError::corrupt("job trigger"))?,
         due_at: row.try_get("due_at")?,
         attempts: row.try_get("attempts")?,
     })
@@ -74,8 +109,8 @@ pub(crate) async fn insert_jobs(
     }
     let now = now_millis();
     let sql = multi_row_insert(
-        "jobs (id, org_id, run_id, trigger, due_at, lease_until, lease_owner, attempts, created_at)",
-        9,
+        "jobs (id, org_id, run_id, trigger, due_at, lease_until, lease_owner, attempts, created_at, kind)",
+        10,
         jobs.len(),
     );
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -84,24 +119,25 @@ pub(crate) async fn insert_jobs(
             .bind((*id).to_owned())
             .bind((*org_id).to_owned())
             .bind(job.run_id.clone())
-            .bind(serde_json::to_string(&job.trigger).map_err(StoreError::corrupt("job trigger"))?)
+            .bind(serde_json::to_string(&job.task).map_err(StoreError::corrupt("job trigger"))?)
             .bind(job.due_at)
             .bind(job.leased_to.as_ref().map_or(0, |(_, until)| *until))
             .bind(job.leased_to.as_ref().map(|(owner, _)| owner.clone()))
             .bind(i64::from(job.leased_to.is_some()))
-            .bind(now);
+            .bind(now)
+            .bind(job.task.kind());
     }
     query.execute(connection).await?;
     Ok(())
 }
 
-/// Drops every pending timer of the run.
+/// Drops every pending timer of the run (its notices still go out).
 pub(crate) async fn cancel_jobs(
     connection: &mut AnyConnection,
     org_id: &str,
     run_id: &str,
 ) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM jobs WHERE org_id = $1 AND run_id = $2")
+    sqlx::query("DELETE FROM jobs WHERE org_id = $1 AND run_id = $2 AND kind = 'step'")
         .bind(org_id)
         .bind(run_id)
         .execute(connection)

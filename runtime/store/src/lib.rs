@@ -7,7 +7,7 @@
 //!
 //! Invariants kept here:
 //! - every read and write of tenant data names its organisation; no function looks a row up
-//!   by id alone;
+//!   by id alone (save a Slack workspace by team id: the team is what names the organisation);
 //! - a run's row changes only through [`Tx::update_run`], which checks the version it was
 //!   read at, so two steps racing on one run cannot both commit;
 //! - a timer's row is deleted in the transaction of the step it fired ([`Tx::complete_job`]),
@@ -23,6 +23,7 @@ mod jobs;
 mod orgs;
 mod plugins;
 mod runs;
+mod slack;
 mod users;
 
 pub use audit::{AuditEvent, AuditPage, NewEvent};
@@ -31,8 +32,9 @@ pub use db::{Backend, Store, Tx, new_id, now_millis};
 pub use error::StoreError;
 pub use flows::{FlowParams, FlowRecord, NewFlow};
 pub use idempotency::{Idempotency, StoredResponse};
-pub use jobs::{Job, NewJob};
+pub use jobs::{Job, NewJob, Task};
 pub use orgs::{Organization, Provisioned};
 pub use plugins::PluginRecord;
 pub use runs::{RunBody, RunError, RunRecord};
+pub use slack::{SlackMessage, SlackWorkspace};
 pub use users::{NewUser, Principal};

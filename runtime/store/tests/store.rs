@@ -145,7 +145,7 @@ async fn two_workers_never_fire_the_same_job() {
         let jobs: Vec<NewJob> = (0..120)
             .map(|i| NewJob {
                 run_id: record.id.clone(),
-                trigger: Trigger::NotificationTimeout { notification: i },
+                task: Trigger::NotificationTimeout { notification: i }.into(),
                 due_at: now_millis() - 1,
                 leased_to: None,
             })
@@ -199,7 +199,7 @@ async fn a_worker_that_lost_its_lease_cannot_complete_the_job() {
             &org,
             &[NewJob {
                 run_id: record.id.clone(),
-                trigger: Trigger::RequestTimeout,
+                task: Trigger::RequestTimeout.into(),
                 due_at: now_millis() - 1,
                 leased_to: None,
             }],
@@ -319,7 +319,7 @@ fn insert(run: &RunRecord, events: usize) -> StepWrite {
         cancel_jobs: false,
         schedule: vec![NewJob {
             run_id: run.id.clone(),
-            trigger: Trigger::RequestTimeout,
+            task: Trigger::RequestTimeout.into(),
             due_at: now_millis() + 60_000,
             leased_to: None,
         }],

@@ -25,6 +25,7 @@ pub fn server_config(database: &TestDatabase) -> ServerConfig {
             poll: Duration::from_millis(100),
             ..WorkerConfig::default()
         },
+        slack: None,
     }
 }
 

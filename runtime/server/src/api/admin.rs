@@ -443,3 +443,78 @@ pub async fn create_token(
         }),
     ))
 }
+
+#[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnvironmentBody {
+    /// The Slack channel plugin and strategy errors of this environment's flows go to
+    /// (`#assent-errors`); `null` stops reporting them.
+    #[serde(default)]
+    pub error_logger: Option<String>,
+}
+
+/// Sets an environment's error logger.
+#[utoipa::path(put, path = "/api/v1/environments/{name}", tag = "admin", request_body = EnvironmentBody,
+    params(("name" = String, Path, description = "The environment, e.g. `main`")),
+    responses((status = 200, body = EnvironmentBody)), security(("api_token" = [])))]
+pub async fn put_environment(
+    tenant: Tenant,
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Body(body): Body<EnvironmentBody>,
+) -> Result<Json<EnvironmentBody>, ApiError> {
+    tenant.require_admin()?;
+    let channel = body
+        .error_logger
+        .as_deref()
+        .map(str::trim)
+        .filter(|channel| !channel.is_empty());
+    let store = state.runner.store();
+    store
+        .set_error_logger(tenant.org_id(), &name, channel)
+        .await?;
+    store
+        .append(
+            tenant.org_id(),
+            &[NewEvent {
+                run_id: None,
+                kind: "environment.updated".into(),
+                actor: Some(tenant.0.user.clone()),
+                data: json!({ "environment": name, "error_logger": channel }),
+            }],
+        )
+        .await?;
+    Ok(Json(EnvironmentBody {
+        error_logger: channel.map(str::to_owned),
+    }))
+}
+
+/// A link that connects a Slack workspace to the organisation. Open it in a browser as a
+/// Slack admin; Slack sends you back to this server, which stores the workspace's bot token.
+#[utoipa::path(post, path = "/api/v1/slack/install", tag = "admin",
+    request_body = crate::slack::InstallRequest,
+    responses((status = 200, body = crate::slack::InstallStart),
+              (status = 404, description = "this server runs no Slack app")),
+    security(("api_token" = [])))]
+pub async fn start_slack_install(
+    tenant: Tenant,
+    State(state): State<AppState>,
+    super::OptionalBody(body): super::OptionalBody<crate::slack::InstallRequest>,
+) -> Result<Json<crate::slack::InstallStart>, ApiError> {
+    tenant.require_admin()?;
+    let Some(slack) = &state.slack else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "slack_not_configured",
+            "this server runs no Slack app; start it with a Slack signing secret, client id, client secret and secrets key (see `assent serve --help`)",
+        ));
+    };
+    let start = crate::slack::install_url(slack, tenant.org_id(), &body).map_err(|error| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+            error.to_string(),
+        )
+    })?;
+    Ok(Json(start))
+}

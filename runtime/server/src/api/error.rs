@@ -125,6 +125,9 @@ impl From<RuntimeError> for ApiError {
                 ApiError::new(StatusCode::BAD_GATEWAY, "plugin_failed", message)
             }
             RuntimeError::Busy => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", message),
+            RuntimeError::Unavailable(_) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+            }
             RuntimeError::Store(error) => error.into(),
         }
     }

@@ -29,6 +29,8 @@ pub struct AppState {
     pub runner: Runner,
     /// The operator's token; `None` turns the operator endpoints off.
     pub operator_token: Option<Arc<str>>,
+    /// The Slack app, when the server runs one (for install links).
+    pub slack: Option<crate::Slack>,
 }
 
 // JSON bodies are small; plugins are the one large upload (their limit is the host's).
@@ -42,6 +44,7 @@ const JSON_BODY_LIMIT: usize = 1 << 20;
         admin::upload_plugin, admin::list_plugins, admin::get_plugin,
         admin::put_flow, admin::list_flows, admin::get_flow,
         admin::put_user, admin::list_users, admin::create_token,
+        admin::put_environment, admin::start_slack_install,
         requests::request, requests::deescalate, requests::get_event,
         requests::get_run, requests::list_runs, requests::approve, requests::deny, requests::revoke,
         requests::audit,
@@ -106,6 +109,8 @@ pub fn router(state: AppState) -> Router {
         .route("/users", get(admin::list_users))
         .route("/users/{email}", put(admin::put_user))
         .route("/tokens", post(admin::create_token))
+        .route("/environments/{name}", put(admin::put_environment))
+        .route("/slack/install", post(admin::start_slack_install))
         .route("/events/request", post(requests::request))
         .route("/events/deescalate", post(requests::deescalate))
         .route("/events/{id}", get(requests::get_event))

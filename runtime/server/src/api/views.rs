@@ -104,10 +104,15 @@ impl RunView {
                 message: error.message.clone(),
                 at: timestamp(error.at),
             }),
+            // Pending notices are deliveries, not timers of the run.
             timers: jobs
                 .iter()
-                .map(|job| TimerView {
-                    trigger: serde_json::to_value(job.trigger).unwrap_or(Value::Null),
+                .filter_map(|job| match &job.task {
+                    assent_store::Task::Step(trigger) => Some((job, trigger)),
+                    assent_store::Task::Notice(_) => None,
+                })
+                .map(|(job, trigger)| TimerView {
+                    trigger: serde_json::to_value(trigger).unwrap_or(Value::Null),
                     due_at: timestamp(job.due_at),
                 })
                 .collect(),

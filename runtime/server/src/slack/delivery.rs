@@ -1,0 +1,385 @@
+//! Delivers notices to Slack: request cards to each notification's destinations, card
+//! updates and DMs when a run moves, plugin errors to the environment's error logger.
+//!
+//! Deliveries repeat safely: a card already posted for a destination is not posted again,
+//! and updates and DMs carry the run's current state.
+
+use assent_engine::{Notice, RunStatus};
+use assent_slack::SlackApiError;
+use assent_slack::message::{
+    CardStatus, Decision, DirectMessage, ErrorReport, Person, RequestCard,
+};
+use assent_store::{FlowRecord, RunRecord, SlackMessage, SlackWorkspace, Store};
+use assent_types::{Destination, FieldValue, Step, User};
+use futures::future::BoxFuture;
+
+use super::Slack;
+use super::people::slack_id;
+use crate::RuntimeError;
+use crate::notify::{Delivery, Notifier};
+
+// A request whose destinations Slack cannot be reached for is retried this many times (with
+// the worker's backoff) before it counts as undeliverable and the run moves on.
+const UNREACHABLE_ATTEMPTS: i64 = 5;
+
+/// Delivers notices to the organisation's Slack workspace (if it has one).
+#[derive(Debug, Clone)]
+pub struct SlackNotifier {
+    slack: Slack,
+    store: Store,
+}
+
+impl SlackNotifier {
+    pub(crate) fn new(slack: Slack, store: Store) -> SlackNotifier {
+        SlackNotifier { slack, store }
+    }
+}
+
+impl Notifier for SlackNotifier {
+    fn deliver<'a>(
+        &'a self,
+        flow: &'a FlowRecord,
+        run: &'a RunRecord,
+        notice: &'a Notice,
+        attempts: i64,
+    ) -> BoxFuture<'a, Result<Delivery, RuntimeError>> {
+        Box::pin(async move {
+            let Some(workspace) = self.store.slack_workspace_of(&run.org_id).await? else {
+                return Ok(Delivery::Done);
+            };
+            let Some(token) = self.slack.bot_token(&workspace) else {
+                return Ok(Delivery::Done);
+            };
+            let to = Workspace {
+                slack: &self.slack,
+                store: &self.store,
+                workspace: &workspace,
+                token: &token,
+            };
+            match notice {
+                Notice::Request { notification } => {
+                    to.post_request(flow, run, *notification, attempts).await
+                }
+                Notice::Moved { step } => {
+                    to.update_cards(flow, run).await?;
+                    if let Some(kind) = direct_message(*step) {
+                        to.tell_requester(flow, run, kind).await;
+                    }
+                    Ok(Delivery::Done)
+                }
+                Notice::Failed {
+                    step,
+                    handler,
+                    error,
+                } => {
+                    if run.status == RunStatus::Errored {
+                        to.update_cards(flow, run).await?;
+                    }
+                    to.report_error(flow, run, *step, handler, error).await?;
+                    Ok(Delivery::Done)
+                }
+            }
+        })
+    }
+}
+
+fn direct_message(step: Step) -> Option<DirectMessage> {
+    match step {
+        Step::Approve => Some(DirectMessage::Approved),
+        Step::Deny => Some(DirectMessage::Denied),
+        Step::RequestExpire => Some(DirectMessage::Expired),
+        Step::Escalate => Some(DirectMessage::Escalated),
+        Step::Deescalate => Some(DirectMessage::Deescalated),
+        Step::Prompt | Step::Request | Step::RequestForward => None,
+    }
+}
+
+/// One delivery's view of the workspace.
+struct Workspace<'a> {
+    slack: &'a Slack,
+    store: &'a Store,
+    workspace: &'a SlackWorkspace,
+    token: &'a str,
+}
+
+impl Workspace<'_> {
+    /// Posts the card to each destination of the notification not yet posted to.
+    async fn post_request(
+        &self,
+        flow: &FlowRecord,
+        run: &RunRecord,
+        notification: u32,
+        attempts: i64,
+    ) -> Result<Delivery, RuntimeError> {
+        let Some(destinations) = run
+            .body
+            .notifications
+            .get(notification as usize)
+            .map(|n| &n.destinations)
+        else {
+            return Ok(Delivery::Done);
+        };
+        // The run moved on before the card went out (approved by API, say): nothing to ask.
+        if run.status != RunStatus::Requested || run.notification != notification {
+            return Ok(Delivery::Done);
+        }
+        let posted = self.store.slack_messages(&run.org_id, &run.id).await?;
+        let content = card(flow, run).content();
+        let (mut delivered, mut unreachable) = (0, false);
+        for destination in destinations {
+            let key = serde_json::to_string(destination).unwrap_or_default();
+            if posted
+                .iter()
+                .any(|m| m.notification == notification && m.destination == key)
+            {
+                delivered += 1;
+                continue;
+            }
+            let result = match self.channel_for(destination).await {
+                Ok(channel) => {
+                    self.slack
+                        .api()
+                        .post_message(self.token, &channel, content.clone())
+                        .await
+                }
+                Err(error) => Err(error),
+            };
+            match result {
+                Ok((channel, ts)) => {
+                    self.store
+                        .record_slack_message(
+                            &run.org_id,
+                            &run.id,
+                            &SlackMessage {
+                                notification,
+                                destination: key,
+                                channel,
+                                ts,
+                            },
+                        )
+                        .await?;
+                    delivered += 1;
+                }
+                Err(error) => {
+                    tracing::warn!(run = %run.id, destination = %key, %error, "request could not be delivered");
+                    unreachable |= matches!(error, SlackApiError::Unreachable { .. });
+                }
+            }
+        }
+        if delivered > 0 || destinations.is_empty() {
+            Ok(Delivery::Done)
+        } else if unreachable && attempts < UNREACHABLE_ATTEMPTS {
+            Err(RuntimeError::Unavailable(
+                "Slack could not be reached".into(),
+            ))
+        } else {
+            Ok(Delivery::Undeliverable)
+        }
+    }
+
+    /// The channel to post to: channels as named, DMs and group DMs opened.
+    async fn channel_for(&self, destination: &Destination) -> Result<String, SlackApiError> {
+        let users = match destination {
+            Destination::SlackChannel(channel) => return Ok(channel.clone()),
+            Destination::SlackUser(user) => vec![self.slack_user_of(user).await],
+            Destination::SlackGroup(users) => {
+                let mut ids = Vec::with_capacity(users.len());
+                for user in users {
+                    ids.push(self.slack_user_of(user).await);
+                }
+                ids
+            }
+            Destination::UserEmail(email) => vec![self.slack_user_of(email).await],
+            Destination::UserId(id) => {
+                let known = self
+                    .store
+                    .user(&self.workspace.org_id, id)
+                    .await
+                    .ok()
+                    .flatten();
+                vec![
+                    known
+                        .as_ref()
+                        .and_then(slack_id)
+                        .map_or_else(|| id.clone(), str::to_owned),
+                ]
+            }
+        };
+        self.slack.api().open_conversation(self.token, &users).await
+    }
+
+    /// A Slack user id for a destination naming a user by id, `@name` or email.
+    async fn slack_user_of(&self, user: &str) -> String {
+        let name = user.trim_start_matches('@');
+        if name.contains('@')
+            && let Ok(Some(known)) = self.store.user_by_email(&self.workspace.org_id, name).await
+            && let Some(id) = slack_id(&known)
+        {
+            return id.to_owned();
+        }
+        name.to_owned()
+    }
+
+    async fn update_cards(&self, flow: &FlowRecord, run: &RunRecord) -> Result<(), RuntimeError> {
+        let content = card(flow, run).content();
+        for message in self.store.slack_messages(&run.org_id, &run.id).await? {
+            if let Err(error) = self
+                .slack
+                .api()
+                .update_message(self.token, &message.channel, &message.ts, content.clone())
+                .await
+            {
+                tracing::warn!(run = %run.id, channel = %message.channel, %error, "request card could not be updated");
+            }
+        }
+        Ok(())
+    }
+
+    async fn tell_requester(&self, flow: &FlowRecord, run: &RunRecord, kind: DirectMessage) {
+        let Some(requester) = slack_id(&run.body.requester) else {
+            return;
+        };
+        let content = card(flow, run).direct_message(kind);
+        let sent = match self
+            .slack
+            .api()
+            .open_conversation(self.token, &[requester.to_owned()])
+            .await
+        {
+            Ok(channel) => self
+                .slack
+                .api()
+                .post_message(self.token, &channel, content)
+                .await
+                .map(|_| ()),
+            Err(error) => Err(error),
+        };
+        if let Err(error) = sent {
+            tracing::warn!(run = %run.id, %error, "the requester could not be told");
+        }
+    }
+
+    async fn report_error(
+        &self,
+        flow: &FlowRecord,
+        run: &RunRecord,
+        step: Step,
+        handler: &str,
+        error: &str,
+    ) -> Result<(), RuntimeError> {
+        let Some(channel) = self
+            .store
+            .error_logger(&run.org_id, &flow.environment)
+            .await?
+        else {
+            return Ok(());
+        };
+        let report = ErrorReport {
+            flow: flow.name.clone(),
+            run_id: run.id.clone(),
+            step: step.to_string(),
+            handler: handler.to_owned(),
+            error: error.to_owned(),
+        };
+        if let Err(error) = self
+            .slack
+            .api()
+            .post_message(self.token, &channel, report.content())
+            .await
+        {
+            tracing::warn!(run = %run.id, %channel, %error, "the error logger could not be told");
+        }
+        Ok(())
+    }
+}
+
+fn person(user: &User) -> Person {
+    Person {
+        name: if user.email.is_empty() {
+            user.username.clone()
+        } else {
+            user.email.clone()
+        },
+        slack_id: slack_id(user).map(str::to_owned),
+    }
+}
+
+fn field_text(value: &FieldValue) -> String {
+    let user = |user: &User| {
+        person(user)
+            .slack_id
+            .map_or_else(|| person(user).name, |id| format!("<@{id}>"))
+    };
+    match value {
+        FieldValue::String(text) => text.clone(),
+        FieldValue::StrList(items) => items.join(", "),
+        FieldValue::Int(number) => number.to_string(),
+        FieldValue::IntList(numbers) => numbers
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        FieldValue::Bool(yes) => if *yes { "Yes" } else { "No" }.to_owned(),
+        FieldValue::Duration(seconds) => {
+            humantime::format_duration(std::time::Duration::from_secs(*seconds)).to_string()
+        }
+        FieldValue::SlackUser(one) => user(one),
+        FieldValue::SlackUserList(many) => many.iter().map(user).collect::<Vec<_>>().join(", "),
+        FieldValue::Target(target) => {
+            if target.label.is_empty() {
+                target.name.clone()
+            } else {
+                target.label.clone()
+            }
+        }
+    }
+}
+
+/// The card of `run` as it stands.
+pub(crate) fn card(flow: &FlowRecord, run: &RunRecord) -> RequestCard {
+    let fields = flow
+        .fields
+        .iter()
+        .filter(|field| field.visible)
+        .filter_map(|field| {
+            let value = run.body.fields.get(&field.name)?;
+            let label = field.label.clone().unwrap_or_else(|| field.name.clone());
+            Some((label, field_text(value)))
+        })
+        .collect();
+    let status = match run.status {
+        RunStatus::Requested => CardStatus::Pending,
+        RunStatus::Approved => CardStatus::Approved,
+        RunStatus::Escalated => CardStatus::Escalated,
+        RunStatus::Denied => CardStatus::Denied,
+        RunStatus::Expired => CardStatus::Expired,
+        RunStatus::Deescalated => CardStatus::Deescalated,
+        RunStatus::Cancelled => CardStatus::Cancelled,
+        RunStatus::Errored => CardStatus::Errored,
+    };
+    let actors = &run.body.run.actors;
+    let decider = match run.status {
+        RunStatus::Approved | RunStatus::Escalated => actors.get(&Step::Approve),
+        RunStatus::Denied => actors.get(&Step::Deny),
+        // Ended by someone other than the requester: a revoke. Expiry is nobody's doing.
+        RunStatus::Deescalated => actors
+            .get(&Step::Deescalate)
+            .filter(|actor| actor.id != run.body.requester.id),
+        _ => None,
+    };
+    RequestCard {
+        run_id: run.id.clone(),
+        flow_label: flow.label.clone(),
+        requester: person(&run.body.requester),
+        fields,
+        status,
+        decision: decider.map(|by| Decision {
+            by: person(by),
+            at: run.updated_at,
+            reason: run.body.reason.clone(),
+        }),
+        access_until: run.body.access_until,
+        revocable: flow.params.allow_revoke,
+        error: run.body.error.as_ref().map(|error| error.message.clone()),
+    }
+}

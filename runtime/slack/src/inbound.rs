@@ -1,0 +1,107 @@
+//! What Slack sends: slash commands (a form), interactions (a form with one `payload` field
+//! holding JSON) and Events API callbacks (JSON). Parsed only after [`crate::verify`].
+
+use serde::Deserialize;
+use slack_morphism::prelude::{SlackCommandEvent, SlackInteractionEvent};
+
+/// Why an inbound body could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum InboundError {
+    #[error("the slash command payload is malformed: {0}")]
+    Command(String),
+    #[error("the interaction payload is malformed: {0}")]
+    Interaction(String),
+    #[error("the event payload is malformed: {0}")]
+    Event(String),
+}
+
+pub fn command(body: &str) -> Result<SlackCommandEvent, InboundError> {
+    serde_urlencoded::from_str(body).map_err(|error| InboundError::Command(error.to_string()))
+}
+
+#[derive(Deserialize)]
+struct InteractionForm {
+    payload: String,
+}
+
+pub fn interaction(body: &str) -> Result<SlackInteractionEvent, InboundError> {
+    let form: InteractionForm = serde_urlencoded::from_str(body)
+        .map_err(|error| InboundError::Interaction(error.to_string()))?;
+    serde_json::from_str(&form.payload)
+        .map_err(|error| InboundError::Interaction(error.to_string()))
+}
+
+/// The Events API envelope, as far as Assent reads it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventEnvelope {
+    /// Sent once when the Events URL is configured; answered with the challenge.
+    UrlVerification { challenge: String },
+    EventCallback {
+        team_id: String,
+        event: serde_json::Value,
+    },
+    #[serde(other)]
+    Other,
+}
+
+pub fn event(body: &str) -> Result<EventEnvelope, InboundError> {
+    serde_json::from_str(body).map_err(|error| InboundError::Event(error.to_string()))
+}
+
+/// A slash command's text: `req [flow]`, `whoami`, `help`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Request { flow: Option<String> },
+    WhoAmI,
+    Help,
+    Unknown(String),
+}
+
+impl Command {
+    pub fn parse(text: &str) -> Command {
+        let mut words = text.split_whitespace();
+        match words.next() {
+            None | Some("req" | "request") => Command::Request {
+                flow: words.next().map(str::to_owned),
+            },
+            Some("whoami") => Command::WhoAmI,
+            Some("help") => Command::Help,
+            Some(other) => Command::Unknown(other.to_owned()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_words() {
+        assert_eq!(Command::parse(""), Command::Request { flow: None });
+        assert_eq!(
+            Command::parse("req  prod-db"),
+            Command::Request {
+                flow: Some("prod-db".into())
+            }
+        );
+        assert_eq!(Command::parse("whoami"), Command::WhoAmI);
+        assert_eq!(Command::parse("help"), Command::Help);
+        assert_eq!(Command::parse("grant"), Command::Unknown("grant".into()));
+    }
+
+    #[test]
+    fn malformed_payloads_are_errors_not_panics() {
+        assert!(command("team_id=T1").is_err());
+        assert!(interaction("payload=%7Bnot json").is_err());
+        assert!(interaction("nothing=here").is_err());
+        assert!(matches!(
+            event(r#"{"type":"url_verification","challenge":"abc"}"#),
+            Ok(EventEnvelope::UrlVerification { challenge }) if challenge == "abc"
+        ));
+        assert!(matches!(
+            event(r#"{"type":"app_rate_limited"}"#),
+            Ok(EventEnvelope::Other)
+        ));
+    }
+}
