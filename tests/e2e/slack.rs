@@ -933,3 +933,60 @@ async fn install_links_need_a_slack_app_and_real_domains() {
     assert_eq!(status, StatusCode::FORBIDDEN);
     world.server.abort();
 }
+
+#[tokio::test]
+async fn revoke_ends_access_early_from_the_card() {
+    let database = sqlite_database();
+    let world = World::new(&database, "revoke").await;
+    world
+        .tenant
+        .flow_with(
+            "db",
+            json!({ "channels": "#db-requests" }),
+            true,
+            json!({ "allow_revoke": true }),
+        )
+        .await;
+    let run_id = world
+        .request(
+            "db",
+            with(reason("long job"), "duration", "1h"),
+            "#db-requests",
+        )
+        .await;
+    let ts = world.card_in("#db-requests").await.response["ts"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    world
+        .sender
+        .click(
+            "T0ACME",
+            "U0BOB",
+            "#db-requests",
+            &ts,
+            "assent_approve",
+            &run_id,
+        )
+        .await;
+    let granted = world.wait_update(&ts, "Access granted").await;
+    assert_eq!(action_ids(&granted), ["assent_revoke"]);
+    let (status, _) = world
+        .sender
+        .click(
+            "T0ACME",
+            "U0ADMIN",
+            "#db-requests",
+            &ts,
+            "assent_revoke",
+            &run_id,
+        )
+        .await;
+    assert_eq!(status, 200);
+    world.wait_dm("U0ANN", "has ended by <@U0ADMIN>").await;
+    let ended = world.wait_update(&ts, "Access ended").await;
+    assert!(ended.to_string().contains("<@U0ADMIN>"));
+    assert!(action_ids(&ended).is_empty());
+    assert_eq!(world.run(&run_id).await["status"], "deescalated");
+    world.server.abort();
+}
