@@ -146,6 +146,14 @@ impl World {
         }
     }
 
+    /// The `ts` of the latest card in `channel`, to click on and find its updates by.
+    async fn card_ts(&self, channel: &str) -> String {
+        self.card_in(channel).await.response["ts"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
     /// DMs to `user` so far (texts).
     fn dms(&self, user: &str) -> Vec<String> {
         self.slack
@@ -353,10 +361,7 @@ async fn deny_updates_the_card_and_tells_the_requester() {
     let run_id = world
         .request("db", reason("quick look"), "#db-requests")
         .await;
-    let ts = world.card_in("#db-requests").await.response["ts"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let ts = world.card_ts("#db-requests").await;
     let (status, _) = world
         .sender
         .click(
@@ -427,10 +432,7 @@ async fn concurrent_clicks_take_one_step() {
         .flow("db", json!({ "channels": "#db-requests" }), false)
         .await;
     let run_id = world.request("db", reason("twice"), "#db-requests").await;
-    let ts = world.card_in("#db-requests").await.response["ts"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let ts = world.card_ts("#db-requests").await;
     let (first, second) = tokio::join!(
         world.sender.click(
             "T0ACME",
@@ -487,10 +489,7 @@ async fn an_ignored_click_is_answered_privately_and_the_request_stays_open() {
         )
         .await;
     let run_id = world.request("db", reason("freeze?"), "#db-requests").await;
-    let ts = world.card_in("#db-requests").await.response["ts"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let ts = world.card_ts("#db-requests").await;
     world
         .sender
         .click(
@@ -545,10 +544,7 @@ async fn unanswered_requests_move_to_the_next_approvers_then_expire() {
             .any(|call| call.body["users"].to_string().contains("U1"))
     );
     world.wait_dm("U0ANN", "expired without an answer").await;
-    let ts = world.card_in("#first").await.response["ts"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let ts = world.card_ts("#first").await;
     let expired = world.wait_update(&ts, "Expired").await;
     assert!(action_ids(&expired).is_empty());
     assert_eq!(world.run(&run_id).await["status"], "expired");
@@ -954,10 +950,7 @@ async fn revoke_ends_access_early_from_the_card() {
             "#db-requests",
         )
         .await;
-    let ts = world.card_in("#db-requests").await.response["ts"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let ts = world.card_ts("#db-requests").await;
     world
         .sender
         .click(

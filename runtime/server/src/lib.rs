@@ -79,15 +79,20 @@ impl Server {
             ..HostConfig::default()
         })?;
         let mut runner = Runner::new(store.clone(), Plugins::new(host));
-        if let Some(slack) = &config.slack {
-            let slack = Slack::new(slack.clone())?;
+        // One Slack app (client, verifier, key) serves both the notifier and the routes.
+        let slack = config.slack.clone().map(Slack::new).transpose()?;
+        if let Some(slack) = &slack {
             runner = runner.with_notifier(Arc::new(slack.notifier(store)));
         }
-        Server::start_with(runner, config).await
+        Server::serve(runner, config, slack).await
     }
 
-    /// Starts serving with an existing runner (whose notifier, if any, is already set).
-    pub async fn start_with(runner: Runner, config: ServerConfig) -> Result<Server, StartError> {
+    /// Starts serving with an existing runner; `slack` is the app its notifier (if any) uses.
+    async fn serve(
+        runner: Runner,
+        config: ServerConfig,
+        slack: Option<Slack>,
+    ) -> Result<Server, StartError> {
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|source| StartError::Listen {
@@ -98,7 +103,6 @@ impl Server {
             addr: config.listen,
             source,
         })?;
-        let slack = config.slack.map(Slack::new).transpose()?;
         let state = AppState {
             runner: runner.clone(),
             operator_token: config.operator_token.map(Arc::from),

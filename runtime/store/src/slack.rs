@@ -131,20 +131,17 @@ impl Store {
         slack_user_id: &str,
     ) -> Result<Option<User>, StoreError> {
         let row = sqlx::query(
-            "SELECT user_id FROM slack_users WHERE org_id = $1 AND team_id = $2 AND slack_user_id = $3",
+            "SELECT u.id AS id, u.email AS email, u.username AS username, u.first_name AS first_name,
+                    u.last_name AS last_name, u.role AS role, u.identities AS identities
+             FROM slack_users s JOIN users u ON u.org_id = s.org_id AND u.id = s.user_id
+             WHERE s.org_id = $1 AND s.team_id = $2 AND s.slack_user_id = $3",
         )
         .bind(org_id)
         .bind(team_id)
         .bind(slack_user_id)
         .fetch_optional(&self.pool)
         .await?;
-        match row {
-            Some(row) => {
-                self.user(org_id, &row.try_get::<String, _>("user_id")?)
-                    .await
-            }
-            None => Ok(None),
-        }
+        row.as_ref().map(crate::users::user_from_row).transpose()
     }
 
     /// Records that `slack_user_id` is `user`, and adds the Slack identity to the user (so

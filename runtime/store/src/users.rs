@@ -50,7 +50,7 @@ fn parse_role(name: &str) -> Role {
     }
 }
 
-fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
+pub(crate) fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
     let identities: String = row.try_get("identities")?;
     Ok(User {
         id: row.try_get("id")?,

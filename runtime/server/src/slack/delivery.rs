@@ -56,14 +56,15 @@ impl Notifier for SlackNotifier {
                 workspace: &workspace,
                 token: &token,
             };
+            let card = card(flow, run);
             match notice {
                 Notice::Request { notification } => {
-                    to.post_request(flow, run, *notification, attempts).await
+                    to.post_request(&card, run, *notification, attempts).await
                 }
                 Notice::Moved { step } => {
-                    to.update_cards(flow, run).await?;
+                    to.update_cards(&card, run).await?;
                     if let Some(kind) = direct_message(*step) {
-                        to.tell_requester(flow, run, kind).await;
+                        to.tell_requester(&card, run, kind).await;
                     }
                     Ok(Delivery::Done)
                 }
@@ -73,7 +74,7 @@ impl Notifier for SlackNotifier {
                     error,
                 } => {
                     if run.status == RunStatus::Errored {
-                        to.update_cards(flow, run).await?;
+                        to.update_cards(&card, run).await?;
                     }
                     to.report_error(flow, run, *step, handler, error).await?;
                     Ok(Delivery::Done)
@@ -106,7 +107,7 @@ impl Workspace<'_> {
     /// Posts the card to each destination of the notification not yet posted to.
     async fn post_request(
         &self,
-        flow: &FlowRecord,
+        card: &RequestCard,
         run: &RunRecord,
         notification: u32,
         attempts: i64,
@@ -124,7 +125,7 @@ impl Workspace<'_> {
             return Ok(Delivery::Done);
         }
         let posted = self.store.slack_messages(&run.org_id, &run.id).await?;
-        let content = card(flow, run).content();
+        let content = card.content();
         let (mut delivered, mut unreachable) = (0, false);
         for destination in destinations {
             let key = serde_json::to_string(destination).unwrap_or_default();
@@ -220,8 +221,8 @@ impl Workspace<'_> {
         name.to_owned()
     }
 
-    async fn update_cards(&self, flow: &FlowRecord, run: &RunRecord) -> Result<(), RuntimeError> {
-        let content = card(flow, run).content();
+    async fn update_cards(&self, card: &RequestCard, run: &RunRecord) -> Result<(), RuntimeError> {
+        let content = card.content();
         for message in self.store.slack_messages(&run.org_id, &run.id).await? {
             if let Err(error) = self
                 .slack
@@ -235,11 +236,11 @@ impl Workspace<'_> {
         Ok(())
     }
 
-    async fn tell_requester(&self, flow: &FlowRecord, run: &RunRecord, kind: DirectMessage) {
+    async fn tell_requester(&self, card: &RequestCard, run: &RunRecord, kind: DirectMessage) {
         let Some(requester) = slack_id(&run.body.requester) else {
             return;
         };
-        let content = card(flow, run).direct_message(kind);
+        let content = card.direct_message(kind);
         let sent = match self
             .slack
             .api()
@@ -306,9 +307,8 @@ fn person(user: &User) -> Person {
 
 fn field_text(value: &FieldValue) -> String {
     let user = |user: &User| {
-        person(user)
-            .slack_id
-            .map_or_else(|| person(user).name, |id| format!("<@{id}>"))
+        let person = person(user);
+        person.slack_id.map_or(person.name, |id| format!("<@{id}>"))
     };
     match value {
         FieldValue::String(text) => text.clone(),

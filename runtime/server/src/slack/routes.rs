@@ -479,14 +479,13 @@ async fn view_submission(
     }
 }
 
-/// The email of the Slack user picked in a field, or their id if Assent cannot tell.
+/// The email of the Slack user picked in a field (known to Slack even if not to Assent), or
+/// their id if Slack cannot tell.
 async fn email_of(state: &SlackState, workspace: &SlackWorkspace, token: &str, id: &str) -> String {
     match state.person(workspace, token, id).await {
         Ok(user) => user.email,
-        Err(_) => match state.slack.api().user_profile(token, id).await {
-            Ok(profile) => profile.email.unwrap_or_else(|| id.to_owned()),
-            Err(_) => id.to_owned(),
-        },
+        Err(PersonError::NotMember { email }) => email,
+        Err(_) => id.to_owned(),
     }
 }
 
