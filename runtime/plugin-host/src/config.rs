@@ -22,6 +22,12 @@ impl Limits {
     /// ~30 MiB, and user code gets the rest.
     pub const PYTHON_MEMORY: usize = 256 << 20;
 
+    /// Deadline for the one `describe` call when a plugin is loaded. The first instance of a
+    /// component maps its memory image and faults in its pages (tens of MiB for a Python
+    /// plugin); on a busy two-core machine that alone was seen to pass 100 ms. Loading is
+    /// off the request path, and a plugin that loops is still stopped.
+    pub const LOAD_DEADLINE: Duration = Duration::from_secs(2);
+
     /// The limits for a plugin built by `sdk`, as its manifest names it.
     pub fn for_sdk(self, sdk: &str) -> Limits {
         if sdk.contains("python") {

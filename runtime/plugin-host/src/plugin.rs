@@ -96,8 +96,12 @@ impl Plugin {
             sdk: String::new(),
             handlers: BTreeSet::new(),
         };
-        // Describe with the generous Python limits: we do not yet know which SDK built it.
-        let describe_limits = limits.for_sdk("python");
+        // Describe with the generous Python limits (we do not yet know which SDK built it)
+        // and the load deadline: this first instance is the cold one.
+        let describe_limits = Limits {
+            deadline: limits.deadline.max(Limits::LOAD_DEADLINE),
+            ..limits.for_sdk("python")
+        };
         let manifest = {
             let mut session = Session::start(&described.compiled, &short_hash, describe_limits)
                 .await
