@@ -503,3 +503,31 @@ async fn precompiled_artifacts_are_reused_from_the_cache() {
     );
     std::fs::remove_dir_all(&cache).unwrap();
 }
+
+/// Several hosts sharing one cache (servers in one process, or replicas on one disk) loading
+/// the same new plugin at the same moment: every load succeeds and one artifact is left.
+#[tokio::test]
+async fn concurrent_first_loads_share_the_cache_safely() {
+    let cache = tempfile::tempdir().unwrap();
+    let config = HostConfig {
+        cache_dir: Some(cache.path().to_owned()),
+        ..HostConfig::default()
+    };
+    let bytes = plugin_bytes("approval-only");
+    let loads = (0..4).map(|_| {
+        let host = PluginHost::new(config.clone()).unwrap();
+        let bytes = bytes.clone();
+        tokio::spawn(async move { host.load(bytes).await })
+    });
+    for load in futures::future::join_all(loads).await {
+        let plugin = load.unwrap().expect("every concurrent load succeeds");
+        assert!(plugin.handlers().contains(&Handler::GetApprovers));
+    }
+    let artifacts: Vec<_> = std::fs::read_dir(cache.path())
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(artifacts.len(), 1, "{artifacts:?}");
+    assert!(artifacts[0].ends_with(".cwasm"), "{artifacts:?}");
+}

@@ -120,9 +120,18 @@ fn store_artifact(component: &Component, path: &Path) -> Result<(), LoadError> {
     let artifact = component
         .serialize()
         .map_err(|error| cache_error(format!("{error:#}")))?;
-    let temporary = path.with_extension(format!("tmp-{}", std::process::id()));
-    std::fs::write(&temporary, artifact).map_err(|error| cache_error(error.to_string()))?;
-    std::fs::rename(&temporary, path).map_err(|error| cache_error(error.to_string()))
+    // A temporary name of its own in the same directory, then an atomic rename: two loads of
+    // the same plugin at once (two uploads, two servers sharing a cache) each write their own
+    // file, and whichever renames last leaves an identical artifact in place.
+    let directory = path.parent().unwrap_or(Path::new("."));
+    let mut temporary = tempfile::NamedTempFile::new_in(directory)
+        .map_err(|error| cache_error(error.to_string()))?;
+    std::io::Write::write_all(&mut temporary, &artifact)
+        .map_err(|error| cache_error(error.to_string()))?;
+    temporary
+        .persist(path)
+        .map(drop)
+        .map_err(|error| cache_error(error.error.to_string()))
 }
 
 /// Finds the contract version the component targets and refuses imports the host lacks.
