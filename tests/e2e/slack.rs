@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use assent_server::{Server, SlackConfig};
 use assent_tests::slack::{
-    CLIENT_ID, CLIENT_SECRET, FakeSlack, SECRETS_KEY, SIGNING_SECRET, SlackSender,
+    CLIENT_ID, CLIENT_SECRET, FakeSlack, SECRETS_KEY, SIGNING_SECRET, SlackSender, connect,
 };
 use assent_tests::{TestDatabase, sqlite_database, test_databases};
 use reqwest::StatusCode;
@@ -42,8 +42,7 @@ async fn start_with_slack(database: &TestDatabase, slack: &FakeSlack) -> Server 
     Server::start(config).await.unwrap()
 }
 
-/// Connects `tenant`'s organisation to `team` the way an admin does: install link, Slack's
-/// consent, the callback.
+/// Connects `tenant`'s organisation to `team` through the OAuth install.
 async fn install(
     server: &Server,
     slack: &FakeSlack,
@@ -52,29 +51,17 @@ async fn install(
     token: &str,
     domains: &[&str],
 ) {
-    let (status, start) = tenant
-        .admin
-        .post("/slack/install", json!({ "domains": domains }))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{start}");
-    let url = reqwest::Url::parse(start["url"].as_str().unwrap()).unwrap();
-    let query: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
-    assert_eq!(query["client_id"], CLIENT_ID);
-    assert!(query["scope"].contains("chat:write"));
-    assert_eq!(
-        query["redirect_uri"],
-        "https://assent.example.test/slack/oauth/callback"
+    let base = format!("http://{}", server.addr);
+    connect(&base, &tenant.admin, slack, team, token, domains).await;
+    // The install link sends Slack back to the configured public URL.
+    let (_, start) = tenant.admin.post("/slack/install", json!({})).await;
+    assert!(
+        start["url"]
+            .as_str()
+            .unwrap()
+            .contains("redirect_uri=https%3A%2F%2Fassent.example.test%2Fslack%2Foauth%2Fcallback"),
+        "{start}"
     );
-    let code = format!("code-{team}");
-    slack.on_install(&code, team, &format!("{team} workspace"), token);
-    let page = reqwest::Client::new()
-        .get(format!("http://{}/slack/oauth/callback", server.addr))
-        .query(&[("code", code.as_str()), ("state", query["state"].as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(page.status(), StatusCode::OK);
-    assert!(page.text().await.unwrap().contains("Assent is installed"));
 }
 
 impl World {
@@ -981,5 +968,301 @@ async fn revoke_ends_access_early_from_the_card() {
     assert!(ended.to_string().contains("<@U0ADMIN>"));
     assert!(action_ids(&ended).is_empty());
     assert_eq!(world.run(&run_id).await["status"], "deescalated");
+    world.server.abort();
+}
+
+#[tokio::test]
+async fn clicks_that_change_nothing_say_why_to_the_clicker_alone() {
+    let database = sqlite_database();
+    let world = World::new(&database, "refuse").await;
+    world
+        .slack
+        .add_user("U0OUT", "visitor@elsewhere.test", "visitor");
+    // Ann may approve, but not her own request; Bob may not approve at all.
+    world
+        .tenant
+        .flow(
+            "db",
+            json!({ "channels": "#db-requests", "approve_deny": "ann@refuse.test" }),
+            false,
+        )
+        .await;
+    let run_id = world.request("db", reason("peek"), "#db-requests").await;
+    let ts = world.card_ts("#db-requests").await;
+    let click = |user: &'static str, action: &'static str| {
+        let (ts, run_id) = (ts.clone(), run_id.clone());
+        let world = &world;
+        async move {
+            let (status, _) = world
+                .sender
+                .click("T0ACME", user, "#db-requests", &ts, action, &run_id)
+                .await;
+            assert_eq!(status, 200);
+        }
+    };
+    let refusals = [
+        (
+            "U0BOB",
+            "assent_approve",
+            "You can't do that: `bob@refuse.test` may not approve or deny this request.",
+        ),
+        (
+            "U0BOB",
+            "assent_deny",
+            "You can't do that: `bob@refuse.test` may not approve or deny this request.",
+        ),
+        (
+            "U0ANN",
+            "assent_approve",
+            "You can't do that: you may not approve your own request; this flow does not allow self-approval.",
+        ),
+        (
+            "U0OUT",
+            "assent_approve",
+            "`visitor@elsewhere.test` is not an Assent user of this organisation, and its domain is not one the organisation accepts. Ask an Assent admin to add you.",
+        ),
+    ];
+    for (n, (user, action, expected)) in refusals.into_iter().enumerate() {
+        click(user, action).await;
+        let told = world
+            .slack
+            .wait_for("chat.postEphemeral", n + 1, WAIT)
+            .await;
+        assert_eq!(told.len(), n + 1, "{user} was not told why");
+        let answer = &told[n].body;
+        assert_eq!(answer["channel"], "#db-requests");
+        assert_eq!(answer["user"], user);
+        assert_eq!(answer["text"], expected);
+    }
+    // None of it moved the request or touched its card.
+    assert_eq!(world.run(&run_id).await["status"], "requested");
+    assert!(world.latest_update(&ts).is_none());
+
+    // The admin approves; a late deny is told the request is decided.
+    click("U0ADMIN", "assent_approve").await;
+    world.wait_update(&ts, "approved by <@U0ADMIN>").await;
+    // Without a strategy, approval grants access at once.
+    assert_eq!(world.run(&run_id).await["status"], "escalated");
+    click("U0ANN", "assent_deny").await;
+    let told = world.slack.wait_for("chat.postEphemeral", 5, WAIT).await;
+    assert_eq!(
+        told[4].body["text"],
+        "Nothing to do: the request is escalated, so it can no longer be approved or denied."
+    );
+    assert_eq!(told[4].body["user"], "U0ANN");
+    assert_eq!(world.run(&run_id).await["status"], "escalated");
+    world.server.abort();
+}
+
+#[tokio::test]
+async fn requesters_from_the_api_are_found_in_slack_by_email() {
+    let database = sqlite_database();
+    let world = World::new(&database, "apiuser").await;
+    world
+        .tenant
+        .flow("db", json!({ "channels": "#db-requests" }), false)
+        .await;
+    // Ann asks through the API: Assent has never seen her in Slack.
+    let requested = world
+        .tenant
+        .request("db", json!({ "reason": "from a script" }))
+        .await;
+    let run_id = requested["run"]["id"].as_str().unwrap().to_owned();
+    let card = world.card_in("#db-requests").await;
+    assert!(
+        card.body.to_string().contains("*Requester:* <@U0ANN>"),
+        "the card mentions her: {}",
+        card.body
+    );
+    let (status, _) = world
+        .tenant
+        .admin
+        .post(&format!("/runs/{run_id}/approve"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    world.wait_dm("U0ANN", "approved").await;
+    // Found once by email, then remembered on her user.
+    let lookups = world.slack.calls("users.lookupByEmail");
+    assert_eq!(lookups.len(), 1, "{lookups:?}");
+    assert_eq!(lookups[0].body["email"], "ann@apiuser.test");
+    let (_, users) = world.tenant.admin.get("/users").await;
+    let ann = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == "ann@apiuser.test")
+        .unwrap()
+        .clone();
+    assert_eq!(ann["identities"][0]["external_id"], "U0ANN", "{ann}");
+
+    // Someone Slack does not know by email still gets the card in the channel, no DM.
+    let (status, _) = world
+        .tenant
+        .admin
+        .put("/users/carol@apiuser.test", json!({ "role": "member" }))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, token) = world
+        .tenant
+        .admin
+        .post(
+            "/tokens",
+            json!({ "email": "carol@apiuser.test", "name": "tests" }),
+        )
+        .await;
+    let carol = world
+        .tenant
+        .admin
+        .with_token(token["token"].as_str().unwrap());
+    let cards = world.slack.calls("chat.postMessage").len();
+    let (status, body) = carol
+        .post(
+            "/events/request",
+            json!({ "flow": "db", "flow_inputs": { "reason": "no slack" } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let posted = world
+        .slack
+        .wait_for("chat.postMessage", cards + 1, WAIT)
+        .await;
+    assert!(
+        posted
+            .last()
+            .unwrap()
+            .body
+            .to_string()
+            .contains("*Requester:* carol@apiuser.test")
+    );
+    world.server.abort();
+}
+
+#[tokio::test]
+async fn uninstalling_the_app_disconnects_the_workspace() {
+    let database = sqlite_database();
+    let world = World::new(&database, "uninstall").await;
+    world
+        .tenant
+        .flow("db", json!({ "channels": "#db-requests" }), false)
+        .await;
+    let (_, before) = world
+        .sender
+        .command("T0ACME", "U0ANN", "C0", "whoami")
+        .await;
+    assert_eq!(
+        before["text"],
+        "You are *ann@uninstall.test* (member) in Assent."
+    );
+
+    // Slack checks the events URL once when it is configured.
+    let (status, challenge) = world
+        .sender
+        .send_json(
+            "/slack/events",
+            &json!({ "type": "url_verification", "token": "x", "challenge": "c4ll3ng3" }),
+        )
+        .await;
+    assert_eq!(
+        (status, challenge),
+        (200, json!({ "challenge": "c4ll3ng3" }))
+    );
+
+    // A person revoking their own token leaves the bot in place.
+    let (status, _) = world
+        .sender
+        .event(
+            "T0ACME",
+            json!({ "type": "tokens_revoked", "tokens": { "oauth": ["U0ANN"] } }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, still) = world
+        .sender
+        .command("T0ACME", "U0ANN", "C0", "whoami")
+        .await;
+    assert_eq!(still["text"], before["text"]);
+
+    // A forged uninstall is refused and changes nothing.
+    let mut forger = world.sender.clone();
+    forger.secret = "not-the-secret".into();
+    let (status, _) = forger
+        .event("T0ACME", json!({ "type": "app_uninstalled" }))
+        .await;
+    assert_eq!(status, 401);
+
+    let (status, _) = world
+        .sender
+        .event("T0ACME", json!({ "type": "app_uninstalled" }))
+        .await;
+    assert_eq!(status, 200);
+    let calls = world.slack.all_calls().len();
+    let (_, after) = world
+        .sender
+        .command("T0ACME", "U0ANN", "C0", "req db")
+        .await;
+    assert!(
+        after["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("This Slack workspace is not connected to Assent"),
+        "{after}"
+    );
+    // Requests still work through the API; nothing is posted to a workspace that is gone.
+    let requested = world
+        .tenant
+        .request("db", json!({ "reason": "slack is gone" }))
+        .await;
+    let run_id = requested["run"]["id"].as_str().unwrap();
+    let (status, _) = world
+        .tenant
+        .admin
+        .post(&format!("/runs/{run_id}/approve"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        world.slack.all_calls().len(),
+        calls,
+        "{:#?}",
+        world.slack.all_calls()
+    );
+    let (_, audit) = world.tenant.admin.get("/audit").await;
+    let kinds: Vec<&str> = audit["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .filter(|kind| kind.starts_with("slack."))
+        .collect();
+    assert_eq!(kinds, ["slack.connected", "slack.disconnected"], "{audit}");
+    let disconnected = audit["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "slack.disconnected")
+        .unwrap();
+    assert_eq!(disconnected["data"]["team_id"], "T0ACME");
+    assert_eq!(
+        disconnected["data"]["why"],
+        "the app was uninstalled from the workspace"
+    );
+
+    // Installing it again reconnects it; people are matched afresh.
+    install(
+        &world.server,
+        &world.slack,
+        &world.tenant,
+        "T0ACME",
+        "xoxb-acme-2",
+        &["uninstall.test"],
+    )
+    .await;
+    let (_, again) = world
+        .sender
+        .command("T0ACME", "U0ANN", "C0", "whoami")
+        .await;
+    assert_eq!(again["text"], before["text"]);
+    let info = world.slack.calls("users.info");
+    assert_eq!(info.last().unwrap().token.as_deref(), Some("xoxb-acme-2"));
     world.server.abort();
 }

@@ -108,6 +108,17 @@ impl FakeSlack {
             .collect()
     }
 
+    /// How many calls to `method` so far (cheaper than [`FakeSlack::calls`] under load).
+    pub fn count(&self, method: &str) -> usize {
+        self.state
+            .lock()
+            .unwrap()
+            .calls
+            .iter()
+            .filter(|call| call.method == method)
+            .count()
+    }
+
     pub fn all_calls(&self) -> Vec<Call> {
         self.state.lock().unwrap().calls.clone()
     }
@@ -115,13 +126,10 @@ impl FakeSlack {
     /// Waits (up to `timeout`) until `method` has been called `count` times; returns the calls.
     pub async fn wait_for(&self, method: &str, count: usize, timeout: Duration) -> Vec<Call> {
         let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let calls = self.calls(method);
-            if calls.len() >= count || tokio::time::Instant::now() >= deadline {
-                return calls;
-            }
+        while self.count(method) < count && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        self.calls(method)
     }
 }
 
@@ -196,6 +204,16 @@ async fn web_api(
                 None => json!({ "ok": false, "error": "user_not_found" }),
             }
         }
+        "users.lookupByEmail" => {
+            let email = text("email");
+            match fake.users.iter().find(|(_, (known, _))| *known == email) {
+                Some((id, (email, name))) => json!({ "ok": true, "user": {
+                    "id": id, "name": name, "real_name": name,
+                    "profile": { "email": email, "real_name": name }
+                } }),
+                None => json!({ "ok": false, "error": "users_not_found" }),
+            }
+        }
         "oauth.v2.access" => match fake.installs.get(&text("code")) {
             Some((team, name, token)) => json!({
                 "ok": true, "access_token": token, "token_type": "bot",
@@ -213,6 +231,41 @@ async fn web_api(
         response: response.clone(),
     });
     axum::Json(response)
+}
+
+/// Connects the organisation `admin` administers to workspace `team` the way an admin does:
+/// asks the server at `server` (`http://127.0.0.1:PORT`) for an install link, plays Slack's
+/// consent (the fake answers the code with `bot_token`), and follows the callback.
+pub async fn connect(
+    server: &str,
+    admin: &crate::Api,
+    slack: &FakeSlack,
+    team: &str,
+    bot_token: &str,
+    domains: &[&str],
+) {
+    let (status, start) = admin
+        .post("/slack/install", json!({ "domains": domains }))
+        .await;
+    assert!(status.is_success(), "{start}");
+    let url = reqwest::Url::parse(start["url"].as_str().unwrap()).unwrap();
+    let query: BTreeMap<String, String> = url.query_pairs().into_owned().collect();
+    assert_eq!(query["client_id"], CLIENT_ID);
+    assert!(query["scope"].contains("chat:write"));
+    assert!(
+        query["redirect_uri"].ends_with("/slack/oauth/callback"),
+        "{query:?}"
+    );
+    let code = format!("code-{team}");
+    slack.on_install(&code, team, &format!("{team} workspace"), bot_token);
+    let page = reqwest::Client::new()
+        .get(format!("{server}/slack/oauth/callback"))
+        .query(&[("code", code.as_str()), ("state", query["state"].as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), reqwest::StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("Assent is installed"));
 }
 
 fn unix_now() -> i64 {
@@ -253,11 +306,35 @@ impl SlackSender {
     /// POSTs a form body to `path`, signed; returns the status and the body as JSON (or a
     /// string).
     pub async fn post(&self, path: &str, body: &str) -> (u16, Value) {
+        self.send(path, "application/x-www-form-urlencoded", body)
+            .await
+    }
+
+    /// An Events API callback from `team` carrying `event`.
+    pub async fn event(&self, team: &str, event: Value) -> (u16, Value) {
+        let body = json!({
+            "token": "deprecated",
+            "team_id": team,
+            "api_app_id": "A0ASSENT",
+            "type": "event_callback",
+            "event_id": "Ev0TEST",
+            "event_time": unix_now(),
+            "event": event,
+        });
+        self.send_json("/slack/events", &body).await
+    }
+
+    /// POSTs `body` as JSON to `path`, signed.
+    pub async fn send_json(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.send(path, "application/json", &body.to_string()).await
+    }
+
+    async fn send(&self, path: &str, content_type: &str, body: &str) -> (u16, Value) {
         let timestamp = unix_now() + self.skew;
         let response = self
             .client
             .post(format!("{}{path}", self.base))
-            .header("content-type", "application/x-www-form-urlencoded")
+            .header("content-type", content_type)
             .header("x-slack-request-timestamp", timestamp.to_string())
             .header("x-slack-signature", sign(&self.secret, timestamp, body))
             .body(body.to_owned())

@@ -697,6 +697,7 @@ impl Runner {
             run.body.reason = Some(reason);
         }
         run.body.run.actors.insert(step, actor.clone());
+        run.body.acted_at.insert(step, now);
         if let Some(reason) = &run.body.reason {
             run.body
                 .run

@@ -214,21 +214,23 @@ impl SlackApi {
             .users_info(&SlackApiUsersInfoRequest::new(user.into()))
             .await
             .map_err(|error| SlackApiError::from_client("users.info", error))?;
-        let user = response.user;
-        let (email, real_name) = match user.profile {
-            Some(profile) => (
-                profile.email.map(|email| email.to_string()),
-                profile.real_name,
-            ),
-            None => (None, None),
-        };
-        Ok(SlackProfile {
-            id: user.id.to_string(),
-            email,
-            username: user.name.unwrap_or_else(|| user.id.to_string()),
-            real_name: real_name.or(user.real_name),
-            is_bot: user.flags.is_bot.unwrap_or(false),
-        })
+        Ok(profile(response.user))
+    }
+
+    /// The Slack user with this email, if the workspace has one (`users.lookupByEmail`).
+    pub async fn user_by_email(
+        &self,
+        bot_token: &str,
+        email: &str,
+    ) -> Result<Option<SlackProfile>, SlackApiError> {
+        let token = Self::token(bot_token);
+        let session = self.client.open_session(&token);
+        let request = SlackApiUsersLookupByEmailRequest::new(EmailAddress(email.to_owned()));
+        match session.users_lookup_by_email(&request).await {
+            Ok(response) => Ok(Some(profile(response.user))),
+            Err(SlackClientError::ApiError(api)) if api.code == "users_not_found" => Ok(None),
+            Err(error) => Err(SlackApiError::from_client("users.lookupByEmail", error)),
+        }
     }
 
     /// Exchanges an OAuth code for the workspace's bot token.
@@ -261,5 +263,22 @@ impl SlackApi {
                 .unwrap_or_default(),
             bot_token: response.access_token.to_string(),
         })
+    }
+}
+
+fn profile(user: SlackUser) -> SlackProfile {
+    let (email, real_name) = match user.profile {
+        Some(profile) => (
+            profile.email.map(|email| email.to_string()),
+            profile.real_name,
+        ),
+        None => (None, None),
+    };
+    SlackProfile {
+        id: user.id.to_string(),
+        email,
+        username: user.name.unwrap_or_else(|| user.id.to_string()),
+        real_name: real_name.or(user.real_name),
+        is_bot: user.flags.is_bot.unwrap_or(false),
     }
 }

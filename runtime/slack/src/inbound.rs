@@ -49,6 +49,23 @@ pub fn event(body: &str) -> Result<EventEnvelope, InboundError> {
     serde_json::from_str(body).map_err(|error| InboundError::Event(error.to_string()))
 }
 
+/// Why an Events API event means the workspace no longer has Assent (`app_uninstalled`,
+/// or `tokens_revoked` naming a bot token), or `None` for any other event.
+pub fn disconnects(event: &serde_json::Value) -> Option<&'static str> {
+    match event.get("type").and_then(serde_json::Value::as_str) {
+        Some("app_uninstalled") => Some("the app was uninstalled from the workspace"),
+        Some("tokens_revoked")
+            if event
+                .pointer("/tokens/bot")
+                .and_then(serde_json::Value::as_array)
+                .is_some_and(|bots| !bots.is_empty()) =>
+        {
+            Some("the workspace revoked the bot token")
+        }
+        _ => None,
+    }
+}
+
 /// A slash command's text: `req [flow]`, `whoami`, `help`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
@@ -103,5 +120,25 @@ mod tests {
             event(r#"{"type":"app_rate_limited"}"#),
             Ok(EventEnvelope::Other)
         ));
+    }
+
+    #[test]
+    fn only_losing_the_bot_disconnects_a_workspace() {
+        let event = |json: &str| serde_json::from_str::<serde_json::Value>(json).unwrap();
+        assert!(disconnects(&event(r#"{"type":"app_uninstalled"}"#)).is_some());
+        assert!(
+            disconnects(&event(
+                r#"{"type":"tokens_revoked","tokens":{"oauth":[],"bot":["U0BOT"]}}"#
+            ))
+            .is_some()
+        );
+        // A person revoking their own user token leaves the bot in place.
+        assert_eq!(
+            disconnects(&event(
+                r#"{"type":"tokens_revoked","tokens":{"oauth":["U0ANN"]}}"#
+            )),
+            None
+        );
+        assert_eq!(disconnects(&event(r#"{"type":"message"}"#)), None);
     }
 }

@@ -31,6 +31,9 @@ pub struct RunBody {
     pub fields: BTreeMap<String, FieldValue>,
     /// Who acted at each step, the context of each, and where the request came from.
     pub run: Run,
+    /// When each step happened (Unix milliseconds), by step: when a request was approved
+    /// stays known after later steps move `updated_at` on.
+    pub acted_at: BTreeMap<Step, i64>,
     /// Outputs of the steps so far (e.g. the strategy's answer to `escalate`), by step name.
     pub outputs: serde_json::Map<String, serde_json::Value>,
     /// The request's notifications in the order they go out.

@@ -8,7 +8,7 @@ use assent_types::{Identity, User};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::{Store, StoreError, now_millis};
+use crate::{NewEvent, Store, StoreError, now_millis};
 
 /// A workspace connected to an organisation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,6 +121,47 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(workspace_from_row).transpose()
+    }
+
+    /// Disconnects the workspace (Slack says the app was uninstalled or its token revoked)
+    /// and forgets which of its people are whom, auditing it with `why`; returns what was
+    /// removed. Runs, their cards and the users themselves stay: a reinstall picks up where
+    /// this left off.
+    pub async fn remove_slack_workspace(
+        &self,
+        team_id: &str,
+        why: &str,
+    ) -> Result<Option<SlackWorkspace>, StoreError> {
+        let Some(workspace) = self.slack_workspace(team_id).await? else {
+            return Ok(None);
+        };
+        let mut tx = self.begin().await?;
+        for table in ["slack_users", "slack_workspaces"] {
+            let sql = sqlx::AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE team_id = $1 AND org_id = $2"
+            ));
+            sqlx::query(sql)
+                .bind(team_id)
+                .bind(&workspace.org_id)
+                .execute(&mut *tx.inner)
+                .await?;
+        }
+        tx.append(
+            &workspace.org_id,
+            &[NewEvent {
+                run_id: None,
+                kind: "slack.disconnected".into(),
+                actor: None,
+                data: serde_json::json!({
+                    "team_id": workspace.team_id,
+                    "team_name": workspace.team_name,
+                    "why": why,
+                }),
+            }],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(workspace))
     }
 
     /// The Assent user a Slack user was matched to.

@@ -14,7 +14,7 @@ use assent_types::{Destination, FieldValue, Step, User};
 use futures::future::BoxFuture;
 
 use super::Slack;
-use super::people::slack_id;
+use super::people::{slack_id, slack_id_by_email, slack_id_of};
 use crate::RuntimeError;
 use crate::notify::{Delivery, Notifier};
 
@@ -56,7 +56,11 @@ impl Notifier for SlackNotifier {
                 workspace: &workspace,
                 token: &token,
             };
-            let card = card(flow, run);
+            let mut card = card(flow, run);
+            if card.requester.slack_id.is_none() {
+                // Asked through the API: mention them if Slack knows their email.
+                card.requester.slack_id = to.slack_id_of(&run.body.requester).await;
+            }
             match notice {
                 Notice::Request { notification } => {
                     to.post_request(&card, run, *notification, attempts).await
@@ -182,7 +186,9 @@ impl Workspace<'_> {
     async fn channel_for(&self, destination: &Destination) -> Result<String, SlackApiError> {
         let users = match destination {
             Destination::SlackChannel(channel) => return Ok(channel.clone()),
-            Destination::SlackUser(user) => vec![self.slack_user_of(user).await],
+            Destination::SlackUser(user) | Destination::UserEmail(user) => {
+                vec![self.slack_user_of(user).await]
+            }
             Destination::SlackGroup(users) => {
                 let mut ids = Vec::with_capacity(users.len());
                 for user in users {
@@ -190,7 +196,6 @@ impl Workspace<'_> {
                 }
                 ids
             }
-            Destination::UserEmail(email) => vec![self.slack_user_of(email).await],
             Destination::UserId(id) => {
                 let known = self
                     .store
@@ -198,27 +203,31 @@ impl Workspace<'_> {
                     .await
                     .ok()
                     .flatten();
-                vec![
-                    known
-                        .as_ref()
-                        .and_then(slack_id)
-                        .map_or_else(|| id.clone(), str::to_owned),
-                ]
+                vec![match known {
+                    Some(user) => self.slack_id_of(&user).await.unwrap_or_else(|| id.clone()),
+                    None => id.clone(),
+                }]
             }
         };
         self.slack.api().open_conversation(self.token, &users).await
     }
 
-    /// A Slack user id for a destination naming a user by id, `@name` or email.
+    /// A Slack user id for a destination naming a user by id, `@name` or email. Slack
+    /// refuses a name it does not know, which makes the destination undeliverable.
     async fn slack_user_of(&self, user: &str) -> String {
         let name = user.trim_start_matches('@');
-        if name.contains('@')
-            && let Ok(Some(known)) = self.store.user_by_email(&self.workspace.org_id, name).await
-            && let Some(id) = slack_id(&known)
-        {
-            return id.to_owned();
+        if !name.contains('@') {
+            return name.to_owned();
         }
-        name.to_owned()
+        match self.store.user_by_email(&self.workspace.org_id, name).await {
+            Ok(Some(known)) => self.slack_id_of(&known).await,
+            _ => slack_id_by_email(self.slack, self.token, name).await,
+        }
+        .unwrap_or_else(|| name.to_owned())
+    }
+
+    async fn slack_id_of(&self, user: &User) -> Option<String> {
+        slack_id_of(self.slack, self.store, self.workspace, self.token, user).await
     }
 
     async fn update_cards(&self, card: &RequestCard, run: &RunRecord) -> Result<(), RuntimeError> {
@@ -237,14 +246,14 @@ impl Workspace<'_> {
     }
 
     async fn tell_requester(&self, card: &RequestCard, run: &RunRecord, kind: DirectMessage) {
-        let Some(requester) = slack_id(&run.body.requester) else {
+        let Some(requester) = card.requester.slack_id.clone() else {
             return;
         };
         let content = card.direct_message(kind);
         let sent = match self
             .slack
             .api()
-            .open_conversation(self.token, &[requester.to_owned()])
+            .open_conversation(self.token, &[requester])
             .await
         {
             Ok(channel) => self
@@ -358,28 +367,207 @@ pub(crate) fn card(flow: &FlowRecord, run: &RunRecord) -> RequestCard {
         RunStatus::Errored => CardStatus::Errored,
     };
     let actors = &run.body.run.actors;
-    let decider = match run.status {
-        RunStatus::Approved | RunStatus::Escalated => actors.get(&Step::Approve),
-        RunStatus::Denied => actors.get(&Step::Deny),
-        // Ended by someone other than the requester: a revoke. Expiry is nobody's doing.
-        RunStatus::Deescalated => actors
-            .get(&Step::Deescalate)
-            .filter(|actor| actor.id != run.body.requester.id),
+    let decided = match run.status {
+        RunStatus::Approved | RunStatus::Escalated => Some(Step::Approve),
+        RunStatus::Denied => Some(Step::Deny),
+        RunStatus::Deescalated => Some(Step::Deescalate),
         _ => None,
     };
+    let decider = decided
+        .and_then(|step| Some((step, actors.get(&step)?)))
+        // Access ended by someone other than the requester is a revoke; expiry is nobody's
+        // doing.
+        .filter(|(step, actor)| *step != Step::Deescalate || actor.id != run.body.requester.id);
     RequestCard {
         run_id: run.id.clone(),
         flow_label: flow.label.clone(),
         requester: person(&run.body.requester),
         fields,
         status,
-        decision: decider.map(|by| Decision {
+        decision: decider.map(|(step, by)| Decision {
             by: person(by),
-            at: run.updated_at,
+            // Runs stored before steps were timed show when they last moved.
+            at: run
+                .body
+                .acted_at
+                .get(&step)
+                .copied()
+                .unwrap_or(run.updated_at),
             reason: run.body.reason.clone(),
         }),
         access_until: run.body.access_until,
         revocable: flow.params.allow_revoke,
         error: run.body.error.as_ref().map(|error| error.message.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use assent_store::{FlowParams, RunBody};
+    use assent_types::{FieldType, Identity, PromptField, Run};
+
+    use super::*;
+
+    fn user(id: &str, email: &str, slack: Option<&str>) -> User {
+        User {
+            id: id.into(),
+            email: email.into(),
+            identities: slack
+                .map(|slack| Identity {
+                    service: "slack".into(),
+                    external_id: slack.into(),
+                })
+                .into_iter()
+                .collect(),
+            ..User::default()
+        }
+    }
+
+    fn field(name: &str, field_type: FieldType, visible: bool) -> PromptField {
+        PromptField {
+            name: name.into(),
+            label: None,
+            field_type,
+            required: false,
+            allowed_values: Vec::new(),
+            visible,
+            default: None,
+        }
+    }
+
+    fn flow() -> FlowRecord {
+        FlowRecord {
+            id: "f1".into(),
+            name: "db".into(),
+            version: 1,
+            label: "Prod DB".into(),
+            environment: "prod".into(),
+            vars: Default::default(),
+            fields: vec![
+                field("reason", FieldType::String, true),
+                field("duration", FieldType::Duration, true),
+                field("buddy", FieldType::SlackUser, true),
+                field("secret", FieldType::String, false),
+            ],
+            params: FlowParams::default(),
+            plugin_hash: "h".into(),
+            strategy_hash: None,
+            created_at: 0,
+        }
+    }
+
+    fn run(status: RunStatus, actors: &[(Step, User, i64)]) -> RunRecord {
+        let ann = user("u1", "ann@acme.test", Some("U0ANN"));
+        RunRecord {
+            id: "r1".into(),
+            org_id: "o1".into(),
+            flow_id: "f1".into(),
+            flow_name: "db".into(),
+            requester_id: ann.id.clone(),
+            status,
+            notification: 0,
+            version: 3,
+            body: RunBody {
+                requester: ann,
+                fields: [
+                    ("reason".into(), FieldValue::String("deploy".into())),
+                    ("duration".into(), FieldValue::Duration(5400)),
+                    (
+                        "buddy".into(),
+                        FieldValue::SlackUser(user("", "cat@acme.test", Some("U0CAT"))),
+                    ),
+                    ("secret".into(), FieldValue::String("hidden".into())),
+                ]
+                .into(),
+                run: Run {
+                    actors: actors
+                        .iter()
+                        .map(|(step, user, _)| (*step, user.clone()))
+                        .collect(),
+                    ..Run::default()
+                },
+                acted_at: actors.iter().map(|(step, _, at)| (*step, *at)).collect(),
+                reason: Some("looks fine".into()),
+                ..RunBody::default()
+            },
+            created_at: 1_000,
+            updated_at: 9_000,
+        }
+    }
+
+    #[test]
+    fn a_card_shows_visible_fields_in_the_flows_order() {
+        let card = card(&flow(), &run(RunStatus::Requested, &[]));
+        assert_eq!(
+            card.fields,
+            vec![
+                ("reason".to_owned(), "deploy".to_owned()),
+                ("duration".to_owned(), "1h 30m".to_owned()),
+                ("buddy".to_owned(), "<@U0CAT>".to_owned()),
+            ]
+        );
+        assert_eq!(card.requester.slack_id.as_deref(), Some("U0ANN"));
+        assert_eq!(card.decision, None);
+    }
+
+    #[test]
+    fn the_decision_keeps_its_own_time_after_later_steps() {
+        let bob = user("u2", "bob@acme.test", Some("U0BOB"));
+        // Approved at 5 000, escalated at 9 000 (the run's `updated_at`).
+        let card = card(
+            &flow(),
+            &run(
+                RunStatus::Escalated,
+                &[
+                    (Step::Approve, bob.clone(), 5_000),
+                    (Step::Escalate, bob, 9_000),
+                ],
+            ),
+        );
+        let decision = card.decision.expect("an escalated run was approved");
+        assert_eq!(decision.by.slack_id.as_deref(), Some("U0BOB"));
+        assert_eq!(decision.at, 5_000);
+        assert_eq!(decision.reason.as_deref(), Some("looks fine"));
+    }
+
+    #[test]
+    fn access_ended_by_expiry_names_nobody_but_a_revoke_names_who() {
+        let ann = user("u1", "ann@acme.test", Some("U0ANN"));
+        let bob = user("u2", "bob@acme.test", Some("U0BOB"));
+        let expired = card(
+            &flow(),
+            &run(
+                RunStatus::Deescalated,
+                &[
+                    (Step::Approve, bob.clone(), 5_000),
+                    (Step::Deescalate, ann, 7_000),
+                ],
+            ),
+        );
+        assert_eq!(expired.decision, None);
+        let revoked = card(
+            &flow(),
+            &run(
+                RunStatus::Deescalated,
+                &[
+                    (Step::Approve, bob.clone(), 5_000),
+                    (Step::Deescalate, bob, 7_000),
+                ],
+            ),
+        );
+        let decision = revoked.decision.expect("a revoke names who revoked");
+        assert_eq!(
+            (decision.by.name.as_str(), decision.at),
+            ("bob@acme.test", 7_000)
+        );
+    }
+
+    #[test]
+    fn runs_stored_before_steps_were_timed_show_their_last_move() {
+        let bob = user("u2", "bob@acme.test", Some("U0BOB"));
+        let mut old = run(RunStatus::Denied, &[(Step::Deny, bob, 0)]);
+        old.body.acted_at.clear();
+        let decision = card(&flow(), &old).decision.expect("a denial names who");
+        assert_eq!(decision.at, 9_000);
     }
 }

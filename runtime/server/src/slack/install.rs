@@ -3,8 +3,9 @@
 //! workspace's bot token, stored sealed. The link's `state` is sealed too, so the callback
 //! knows which organisation asked and that nobody forged or replayed an old link.
 
-use assent_store::{SlackWorkspace, Store, now_millis};
+use assent_store::{NewEvent, SlackWorkspace, Store, now_millis};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 use super::Slack;
 
@@ -132,5 +133,20 @@ pub(crate) async fn finish(
         installed_at: now_millis(),
     };
     store.put_slack_workspace(&workspace).await?;
+    store
+        .append(
+            &workspace.org_id,
+            &[NewEvent {
+                run_id: None,
+                kind: "slack.connected".into(),
+                actor: None,
+                data: json!({
+                    "team_id": workspace.team_id,
+                    "team_name": workspace.team_name,
+                    "domains": workspace.domains,
+                }),
+            }],
+        )
+        .await?;
     Ok(workspace)
 }

@@ -516,13 +516,20 @@ async fn events(State(state): State<SlackState>, headers: HeaderMap, body: Bytes
         Ok(EventEnvelope::UrlVerification { challenge }) => {
             axum::Json(json!({ "challenge": challenge })).into_response()
         }
-        // Assent acts on commands and clicks; events are acknowledged (so Slack does not retry).
+        // Slack retries a callback it got no 200 for, so every event is acknowledged; the
+        // only ones Assent acts on say the workspace is gone.
         Ok(EventEnvelope::EventCallback { team_id, event }) => {
-            let kind = event
-                .get("type")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            tracing::debug!(%team_id, %kind, "slack event");
+            if let Some(why) = inbound::disconnects(&event)
+                && let Err(error) = state
+                    .runner
+                    .store()
+                    .remove_slack_workspace(&team_id, why)
+                    .await
+            {
+                tracing::warn!(%team_id, %error, "could not disconnect a workspace");
+                // Not acknowledged, so Slack sends it again.
+                return StatusCode::SERVICE_UNAVAILABLE.into_response();
+            }
             StatusCode::OK.into_response()
         }
         Ok(EventEnvelope::Other) => StatusCode::OK.into_response(),
