@@ -1266,3 +1266,88 @@ async fn uninstalling_the_app_disconnects_the_workspace() {
     assert_eq!(info.last().unwrap().token.as_deref(), Some("xoxb-acme-2"));
     world.server.abort();
 }
+
+/// The flow's `on_prompt` hook decides which flows a person is offered: the picker lists only
+/// those, and `req <flow>` for a withheld one answers with the hook's words and opens nothing.
+#[tokio::test]
+async fn people_are_offered_only_the_flows_their_prompt_hook_allows() {
+    let database = sqlite_database();
+    let world = World::new(&database, "offer").await;
+    let flows = [
+        ("prod-db", json!({ "channels": "#access" })),
+        (
+            "break-glass",
+            json!({ "channels": "#access", "requesters": "bob@offer.test" }),
+        ),
+        (
+            "payroll",
+            json!({ "channels": "#access", "on_prompt": "deny:Payroll access is requested from HR." }),
+        ),
+        (
+            "broken",
+            json!({ "channels": "#access", "fail": "on_prompt" }),
+        ),
+    ];
+    for (name, vars) in flows {
+        world.tenant.flow(name, vars, false).await;
+    }
+    let offered_to = |user: &'static str| {
+        let world = &world;
+        async move {
+            let (status, reply) = world
+                .sender
+                .command("T0ACME", user, "C0GENERAL", "req")
+                .await;
+            assert_eq!(status, 200, "{reply}");
+            let picker = world.slack.calls("views.open").pop().unwrap();
+            assert_eq!(picker.body["view"]["callback_id"], "assent_pick");
+            picker.body["view"]["blocks"][0]["element"]["options"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|option| option["value"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(offered_to("U0ANN").await, ["prod-db"]);
+    assert_eq!(offered_to("U0BOB").await, ["break-glass", "prod-db"]);
+
+    // Asking for a withheld flow by name: the hook's own words, or a plain refusal.
+    let opened = world.slack.calls("views.open").len();
+    let reply_to = |text: &'static str| {
+        let world = &world;
+        async move {
+            let (status, reply) = world
+                .sender
+                .command("T0ACME", "U0ANN", "C0GENERAL", text)
+                .await;
+            assert_eq!(status, 200, "{reply}");
+            assert_eq!(reply["response_type"], "ephemeral", "{reply}");
+            reply["text"].as_str().unwrap().to_owned()
+        }
+    };
+    assert_eq!(
+        reply_to("req break-glass").await,
+        "break-glass is for bob@offer.test, not ann@offer.test."
+    );
+    assert_eq!(
+        reply_to("req payroll").await,
+        "Payroll access is requested from HR."
+    );
+    let broken = reply_to("req broken").await;
+    assert!(
+        broken.starts_with("The request form for `broken` could not be opened:")
+            && broken.contains("on_prompt was told to fail")
+            && broken.ends_with("An Assent admin can fix the flow."),
+        "{broken}"
+    );
+    assert_eq!(
+        reply_to("req nope").await,
+        "There is no flow `nope`. You can request: `prod-db`."
+    );
+    assert_eq!(world.slack.calls("views.open").len(), opened);
+
+    // An offered flow opens its form straight away.
+    world.request("prod-db", reason("deploy"), "#access").await;
+    world.server.abort();
+}

@@ -128,6 +128,14 @@ pub struct Runner {
     notifier: Option<Arc<dyn Notifier>>,
 }
 
+/// What `on_prompt` said about showing a flow's request form to someone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PromptAnswer {
+    Offer,
+    /// The hook ignored or denied the prompt; its message, if any, is for the person.
+    Withhold(Option<String>),
+}
+
 impl Runner {
     pub fn new(store: Store, plugins: Plugins) -> Runner {
         Runner {
@@ -281,6 +289,51 @@ impl Runner {
             // A new run's id is fresh; nobody else can have written it.
             Advance::Lost => Err(RuntimeError::Busy),
         }
+    }
+
+    /// Asks `flow`'s `on_prompt` hook whether `user` is offered its request form (the Slack
+    /// picker lists only offered flows). A flow without the hook is offered to everyone who
+    /// may request at all. `on_prompt` decides what a person is shown, not what they may
+    /// ask for: a request that arrives anyway still meets `on_request` and the permissions.
+    pub async fn prompt(
+        &self,
+        org_id: &str,
+        flow: FlowRecord,
+        user: &User,
+    ) -> Result<PromptAnswer, RuntimeError> {
+        permissions::may_request(user)?;
+        let context = self.context(org_id, flow).await?;
+        if !context.plugin.implements(Handler::On(Step::Prompt)) {
+            return Ok(PromptAnswer::Offer);
+        }
+        let mut session = self
+            .plugins
+            .session(org_id, &context.plugin)
+            .await
+            .map_err(RuntimeError::Plugin)?;
+        let event = Event {
+            name: Step::Prompt,
+            user: user.clone(),
+            payload: Payload {
+                fields: Default::default(),
+                timestamp: now_rfc3339(),
+            },
+            flow: flow_of(&context.flow),
+            run: Run::default(),
+            outputs: Default::default(),
+        };
+        let outcome = session
+            .session
+            .on(Step::Prompt, &event)
+            .await
+            .map_err(RuntimeError::Plugin)?;
+        Ok(match outcome {
+            HookOutcome::Ignore(message) | HookOutcome::Deny(message) => {
+                PromptAnswer::Withhold(message)
+            }
+            // There is no run yet to approve or move on; anything else shows the form.
+            _ => PromptAnswer::Offer,
+        })
     }
 
     /// Runs the jobs `result` queued (notices, an escalation after approval) now, in this
@@ -972,17 +1025,26 @@ pub(crate) fn event_for(step: Step, actor: &User, flow: &FlowRecord, run: &RunRe
         user: actor.clone(),
         payload: Payload {
             fields: run.body.fields.clone(),
-            timestamp: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
+            timestamp: now_rfc3339(),
         },
-        flow: Flow {
-            name: flow.name.clone(),
-            label: flow.label.clone(),
-            vars: flow.vars.clone(),
-            fields: flow.fields.clone(),
-        },
+        flow: flow_of(flow),
         run: run.body.run.clone(),
         outputs: run.body.outputs.clone(),
     }
+}
+
+/// The flow as handlers see it.
+fn flow_of(flow: &FlowRecord) -> Flow {
+    Flow {
+        name: flow.name.clone(),
+        label: flow.label.clone(),
+        vars: flow.vars.clone(),
+        fields: flow.fields.clone(),
+    }
+}
+
+fn now_rfc3339() -> String {
+    humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
 }
 
 /// Where a new request goes and how long things last, from the flow's reducers.

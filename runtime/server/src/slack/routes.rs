@@ -30,7 +30,7 @@ use serde_json::{Value, json};
 
 use super::people::{PersonError, person};
 use super::{Slack, install};
-use crate::runner::{Action, NewRequest};
+use crate::runner::{Action, NewRequest, PromptAnswer};
 use crate::{Runner, RuntimeError};
 
 // Slack's payloads are a few kilobytes; a modal with many fields stays well under this.
@@ -185,30 +185,50 @@ async fn command(State(state): State<SlackState>, headers: HeaderMap, body: Byte
                     return ephemeral(format!("Assent could not list the flows ({error})."));
                 }
             };
+            let org = &workspace.org_id;
             let context = ModalContext {
                 flow: String::new(),
                 channel: command.channel_id.to_string(),
             };
             let view = match flow {
                 Some(wanted) => match flows.iter().find(|flow| flow.name == wanted) {
-                    Some(flow) => form_for(flow, &context),
+                    Some(flow) => match state.runner.prompt(org, flow.clone(), &user).await {
+                        Ok(PromptAnswer::Offer) => form_for(flow, &context),
+                        Ok(PromptAnswer::Withhold(message)) => {
+                            return ephemeral(withheld(flow, message));
+                        }
+                        Err(error) => {
+                            return ephemeral(format!(
+                                "The request form for `{wanted}` could not be opened: {error}. \
+                                 An Assent admin can fix the flow."
+                            ));
+                        }
+                    },
                     None => {
-                        let names: Vec<String> = flows
+                        let offered = offered(&state.runner, org, flows.clone(), &user).await;
+                        let names: Vec<String> = offered
                             .iter()
                             .map(|flow| format!("`{}`", flow.name))
                             .collect();
-                        return ephemeral(format!(
-                            "There is no flow `{wanted}`. You can request: {}.",
-                            names.join(", ")
-                        ));
+                        return ephemeral(if names.is_empty() {
+                            format!("There is no flow `{wanted}`, and none you can request yet.")
+                        } else {
+                            format!(
+                                "There is no flow `{wanted}`. You can request: {}.",
+                                names.join(", ")
+                            )
+                        });
                     }
                 },
-                None if flows.is_empty() => {
-                    return ephemeral(
-                        "There are no flows to request yet; an Assent admin adds them.",
-                    );
+                None => {
+                    let offered = offered(&state.runner, org, flows, &user).await;
+                    if offered.is_empty() {
+                        return ephemeral(
+                            "There are no flows you can request yet; an Assent admin adds them.",
+                        );
+                    }
+                    modal::flow_picker(&offered.iter().map(choice).collect::<Vec<_>>(), &context)
                 }
-                None => modal::flow_picker(&flows.iter().map(choice).collect::<Vec<_>>(), &context),
             };
             match state
                 .slack
@@ -222,6 +242,35 @@ async fn command(State(state): State<SlackState>, headers: HeaderMap, body: Byte
                 )),
             }
         }
+    }
+}
+
+/// The flows `user` is offered, in order: those whose `on_prompt` does not withhold them.
+/// A flow whose hook fails is left out; the failure is logged for the flow's author.
+async fn offered(
+    runner: &Runner,
+    org_id: &str,
+    flows: Vec<FlowRecord>,
+    user: &User,
+) -> Vec<FlowRecord> {
+    let mut offered = Vec::with_capacity(flows.len());
+    for flow in flows {
+        match runner.prompt(org_id, flow.clone(), user).await {
+            Ok(PromptAnswer::Offer) => offered.push(flow),
+            Ok(PromptAnswer::Withhold(_)) => {}
+            Err(error) => {
+                tracing::warn!(flow = %flow.name, %error, "on_prompt failed; the flow is not offered");
+            }
+        }
+    }
+    offered
+}
+
+/// The reply to `req <flow>` when the flow's `on_prompt` withholds it.
+fn withheld(flow: &FlowRecord, message: Option<String>) -> String {
+    match message {
+        Some(message) if !message.trim().is_empty() => message,
+        _ => format!("`{}` is not offered to you.", flow.name),
     }
 }
 

@@ -7,7 +7,8 @@
 //! - `on_<step>`: `approve:<reason>`, `deny:<reason>`, `ignore:<message>`, `request`,
 //!   `escalate`, `deescalate`; anything else (or nothing) proceeds;
 //! - `fail`: the handler whose name it holds returns a plugin error;
-//! - `timeout_last`: the final notification (to the requester) times out too.
+//! - `timeout_last`: the final notification (to the requester) times out too;
+//! - `requesters`: comma-separated emails; `on_prompt` ignores anyone else, naming them.
 
 use assent_sdk::Approvers;
 use assent_sdk::log::LogLevel;
@@ -75,6 +76,15 @@ impl Plugin for Echo {
     }
 
     fn on_prompt(event: &Event) -> Result<Outcome> {
+        if let Some(allowed) = event.var("requesters") {
+            let email = &event.user.email;
+            if !allowed.split(',').any(|one| one.trim() == email) {
+                return Ok(Outcome::Ignore(Some(format!(
+                    "{} is for {allowed}, not {email}.",
+                    event.flow.name
+                ))));
+            }
+        }
         decide("on_prompt", event)
     }
     fn on_request(event: &Event) -> Result<Outcome> {
