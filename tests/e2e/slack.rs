@@ -1351,3 +1351,96 @@ async fn people_are_offered_only_the_flows_their_prompt_hook_allows() {
     world.request("prod-db", reason("deploy"), "#access").await;
     world.server.abort();
 }
+
+/// An organisation connected to two workspaces: a request's card, its updates and the
+/// requester's DMs stay in the workspace it was made in (with that workspace's bot token);
+/// requests through the API go to the first workspace connected.
+#[tokio::test]
+async fn each_request_stays_in_the_workspace_it_was_made_in() {
+    let database = sqlite_database();
+    let world = World::new(&database, "twin").await;
+    install(
+        &world.server,
+        &world.slack,
+        &world.tenant,
+        "T0BRANCH",
+        "xoxb-branch",
+        &["twin.test"],
+    )
+    .await;
+    world.slack.add_user("U0CARL", "carl@twin.test", "carl");
+    world
+        .tenant
+        .flow("db", json!({ "channels": "#db-requests" }), false)
+        .await;
+    let tokens = |method: &str| -> Vec<String> {
+        world
+            .slack
+            .calls(method)
+            .into_iter()
+            .filter_map(|call| call.token)
+            .collect()
+    };
+
+    // Carl requests from the branch workspace; Bob approves there.
+    let (status, reply) = world
+        .sender
+        .command("T0BRANCH", "U0CARL", "C0BRANCH", "req db")
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    let form = world.slack.calls("views.open").pop().unwrap();
+    assert_eq!(form.token.as_deref(), Some("xoxb-branch"));
+    let (status, answer) = world
+        .sender
+        .submit(
+            "T0BRANCH",
+            "U0CARL",
+            &form.body["view"],
+            reason("branch work"),
+        )
+        .await;
+    assert_eq!((status, &answer["response_action"]), (200, &json!("clear")));
+    let card = world.card_in("#db-requests").await;
+    assert_eq!(card.token.as_deref(), Some("xoxb-branch"));
+    let run_id = card_run_id(&card.body);
+    let ts = card.response["ts"].as_str().unwrap().to_owned();
+    world
+        .sender
+        .click(
+            "T0BRANCH",
+            "U0BOB",
+            "#db-requests",
+            &ts,
+            "assent_approve",
+            &run_id,
+        )
+        .await;
+    world.wait_update(&ts, "<@U0BOB>").await;
+    world.wait_dm("U0CARL", "approved").await;
+    assert!(
+        ["chat.postMessage", "chat.update", "conversations.open"]
+            .iter()
+            .flat_map(|method| tokens(method))
+            .all(|token| token == "xoxb-branch"),
+        "{:#?}",
+        world.slack.all_calls()
+    );
+
+    // A request through the API goes to the first workspace connected.
+    let (status, requested) = world
+        .tenant
+        .admin
+        .post(
+            "/events/request",
+            json!({ "flow": "db", "flow_inputs": { "reason": "from a script" } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{requested}");
+    let card = world.card_in("#db-requests").await;
+    assert_eq!(
+        card_run_id(&card.body),
+        requested["run"]["id"].as_str().unwrap()
+    );
+    assert_eq!(card.token.as_deref(), Some("xoxb-acme"));
+    world.server.abort();
+}

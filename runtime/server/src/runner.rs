@@ -66,6 +66,8 @@ pub struct NewRequest {
     pub inputs: serde_json::Map<String, Value>,
     pub context: Value,
     pub source: Channel,
+    /// The Slack workspace (team id) it was made in, if it came from Slack.
+    pub slack_team: Option<String>,
 }
 
 /// The outcome of a trigger.
@@ -255,6 +257,7 @@ impl Runner {
                     contexts: [(Step::Request, request.context.clone())].into(),
                     source_channel: request.source.clone(),
                 },
+                slack_team: request.slack_team.clone(),
                 ..RunBody::default()
             },
             created_at: now,

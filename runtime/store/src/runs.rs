@@ -44,6 +44,9 @@ pub struct RunBody {
     pub error: Option<RunError>,
     /// When access ends, if it was granted for a duration.
     pub access_until: Option<i64>,
+    /// The Slack workspace (team id) the request was made in: its cards and DMs go there.
+    /// `None` for requests made through the API, which go to the organisation's first.
+    pub slack_team: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

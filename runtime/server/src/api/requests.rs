@@ -148,6 +148,7 @@ pub async fn request(
                         inputs: body.flow_inputs.clone(),
                         context: body.context.clone(),
                         source,
+                        slack_team: None,
                     },
                 )
                 .await?;

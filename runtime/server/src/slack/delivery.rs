@@ -9,7 +9,7 @@ use assent_slack::SlackApiError;
 use assent_slack::message::{
     CardStatus, Decision, DirectMessage, ErrorReport, Person, RequestCard,
 };
-use assent_store::{FlowRecord, RunRecord, SlackMessage, SlackWorkspace, Store};
+use assent_store::{FlowRecord, RunRecord, SlackMessage, SlackWorkspace, Store, StoreError};
 use assent_types::{Destination, FieldValue, Step, User};
 use futures::future::BoxFuture;
 
@@ -35,6 +35,20 @@ impl SlackNotifier {
     }
 }
 
+impl SlackNotifier {
+    /// Where a run's cards and DMs go: the workspace it was requested in while that is still
+    /// connected to the run's organisation, otherwise the organisation's first workspace.
+    async fn workspace_for(&self, run: &RunRecord) -> Result<Option<SlackWorkspace>, StoreError> {
+        if let Some(team) = &run.body.slack_team {
+            let origin = self.store.slack_workspace(team).await?;
+            if let Some(workspace) = origin.filter(|found| found.org_id == run.org_id) {
+                return Ok(Some(workspace));
+            }
+        }
+        self.store.slack_workspace_of(&run.org_id).await
+    }
+}
+
 impl Notifier for SlackNotifier {
     fn deliver<'a>(
         &'a self,
@@ -44,7 +58,7 @@ impl Notifier for SlackNotifier {
         attempts: i64,
     ) -> BoxFuture<'a, Result<Delivery, RuntimeError>> {
         Box::pin(async move {
-            let Some(workspace) = self.store.slack_workspace_of(&run.org_id).await? else {
+            let Some(workspace) = self.workspace_for(run).await? else {
                 return Ok(Delivery::Done);
             };
             let Some(token) = self.slack.bot_token(&workspace) else {

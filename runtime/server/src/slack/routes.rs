@@ -495,6 +495,7 @@ async fn view_submission(
             identifier: (!context.channel.is_empty()).then(|| context.channel.clone()),
             channel_type: ChannelType::Slack,
         },
+        slack_team: Some(workspace.team_id.clone()),
     };
     match state.runner.request(&workspace.org_id, request).await {
         Ok(result) if result.run.status == assent_engine::RunStatus::Errored => first_field_error(
