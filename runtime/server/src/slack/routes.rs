@@ -172,76 +172,95 @@ async fn command(State(state): State<SlackState>, headers: HeaderMap, body: Byte
             Err(error) => ephemeral(error.to_string()),
         },
         Command::Request { flow } => {
-            let user = match state.person(&workspace, &token, &slack_user).await {
-                Ok(user) => user,
-                Err(error) => return ephemeral(error.to_string()),
-            };
-            if let Err(forbidden) = permissions::may_request(&user) {
-                return ephemeral(format!("You cannot request access: {forbidden}."));
-            }
-            let flows = match state.runner.store().flows(&workspace.org_id).await {
-                Ok(flows) => flows,
-                Err(error) => {
-                    return ephemeral(format!("Assent could not list the flows ({error})."));
-                }
-            };
-            let org = &workspace.org_id;
-            let context = ModalContext {
-                flow: String::new(),
-                channel: command.channel_id.to_string(),
-            };
-            let view = match flow {
-                Some(wanted) => match flows.iter().find(|flow| flow.name == wanted) {
-                    Some(flow) => match state.runner.prompt(org, flow.clone(), &user).await {
-                        Ok(PromptAnswer::Offer) => form_for(flow, &context),
-                        Ok(PromptAnswer::Withhold(message)) => {
-                            return ephemeral(withheld(flow, message));
-                        }
-                        Err(error) => {
-                            return ephemeral(format!(
-                                "The request form for `{wanted}` could not be opened: {error}. \
-                                 An Assent admin can fix the flow."
-                            ));
-                        }
-                    },
-                    None => {
-                        let offered = offered(&state.runner, org, flows.clone(), &user).await;
-                        let names: Vec<String> = offered
-                            .iter()
-                            .map(|flow| format!("`{}`", flow.name))
-                            .collect();
-                        return ephemeral(if names.is_empty() {
-                            format!("There is no flow `{wanted}`, and none you can request yet.")
-                        } else {
-                            format!(
-                                "There is no flow `{wanted}`. You can request: {}.",
-                                names.join(", ")
-                            )
-                        });
-                    }
-                },
-                None => {
-                    let offered = offered(&state.runner, org, flows, &user).await;
-                    if offered.is_empty() {
-                        return ephemeral(
-                            "There are no flows you can request yet; an Assent admin adds them.",
-                        );
-                    }
-                    modal::flow_picker(&offered.iter().map(choice).collect::<Vec<_>>(), &context)
-                }
-            };
-            match state
-                .slack
-                .api()
-                .open_view(&token, command.trigger_id.as_ref(), view)
-                .await
-            {
-                Ok(_) => StatusCode::OK.into_response(),
-                Err(error) => ephemeral(format!(
-                    "Slack would not open the request form ({error}). Try the command again."
-                )),
-            }
+            let trigger = command.trigger_id.to_string();
+            let channel = command.channel_id.to_string();
+            request_form(
+                &state,
+                &workspace,
+                &token,
+                &slack_user,
+                flow,
+                &channel,
+                &trigger,
+            )
+            .await
         }
+    }
+}
+
+/// `req [flow]`: the flow's form, or the picker of the flows this person is offered.
+async fn request_form(
+    state: &SlackState,
+    workspace: &SlackWorkspace,
+    token: &str,
+    slack_user: &str,
+    flow: Option<String>,
+    channel: &str,
+    trigger_id: &str,
+) -> Response {
+    let user = match state.person(workspace, token, slack_user).await {
+        Ok(user) => user,
+        Err(error) => return ephemeral(error.to_string()),
+    };
+    if let Err(forbidden) = permissions::may_request(&user) {
+        return ephemeral(format!("You cannot request access: {forbidden}."));
+    }
+    let flows = match state.runner.store().flows(&workspace.org_id).await {
+        Ok(flows) => flows,
+        Err(error) => {
+            return ephemeral(format!("Assent could not list the flows ({error})."));
+        }
+    };
+    let org = &workspace.org_id;
+    let context = ModalContext {
+        flow: String::new(),
+        channel: channel.to_owned(),
+    };
+    let view = match flow {
+        Some(wanted) => match flows.iter().find(|flow| flow.name == wanted) {
+            Some(flow) => match state.runner.prompt(org, flow.clone(), &user).await {
+                Ok(PromptAnswer::Offer) => form_for(flow, &context),
+                Ok(PromptAnswer::Withhold(message)) => {
+                    return ephemeral(withheld(flow, message));
+                }
+                Err(error) => {
+                    return ephemeral(format!(
+                        "The request form for `{wanted}` could not be opened: {error}. \
+                         An Assent admin can fix the flow."
+                    ));
+                }
+            },
+            None => {
+                let offered = offered(&state.runner, org, flows.clone(), &user).await;
+                let names: Vec<String> = offered
+                    .iter()
+                    .map(|flow| format!("`{}`", flow.name))
+                    .collect();
+                return ephemeral(if names.is_empty() {
+                    format!("There is no flow `{wanted}`, and none you can request yet.")
+                } else {
+                    format!(
+                        "There is no flow `{wanted}`. You can request: {}.",
+                        names.join(", ")
+                    )
+                });
+            }
+        },
+        None => {
+            let offered = offered(&state.runner, org, flows, &user).await;
+            if offered.is_empty() {
+                return ephemeral(
+                    "There are no flows you can request yet; an Assent admin adds them.",
+                );
+            }
+            modal::flow_picker(&offered.iter().map(choice).collect::<Vec<_>>(), &context)
+        }
+    };
+    match state.slack.api().open_view(token, trigger_id, view).await {
+        Ok(_) => StatusCode::OK.into_response(),
+        Err(error) => ephemeral(format!(
+            "Slack would not open the request form ({error}). Try the command again."
+        )),
     }
 }
 
