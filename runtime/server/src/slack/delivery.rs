@@ -33,9 +33,7 @@ impl SlackNotifier {
     pub(crate) fn new(slack: Slack, store: Store) -> SlackNotifier {
         SlackNotifier { slack, store }
     }
-}
 
-impl SlackNotifier {
     /// Where a run's cards and DMs go: the workspace it was requested in while that is still
     /// connected to the run's organisation, otherwise the organisation's first workspace.
     async fn workspace_for(&self, run: &RunRecord) -> Result<Option<SlackWorkspace>, StoreError> {
