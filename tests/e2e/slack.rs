@@ -1273,6 +1273,15 @@ async fn uninstalling_the_app_disconnects_the_workspace() {
 async fn people_are_offered_only_the_flows_their_prompt_hook_allows() {
     let database = sqlite_database();
     let world = World::new(&database, "offer").await;
+    let (status, body) = world
+        .tenant
+        .admin
+        .put(
+            "/environments/main",
+            json!({ "error_logger": "#assent-errors" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     let flows = [
         ("prod-db", json!({ "channels": "#access" })),
         (
@@ -1346,6 +1355,23 @@ async fn people_are_offered_only_the_flows_their_prompt_hook_allows() {
         "There is no flow `nope`. You can request: `prod-db`."
     );
     assert_eq!(world.slack.calls("views.open").len(), opened);
+    // The failing hook was asked four times (two pickers, `req broken`, `req nope`), and
+    // each failure reached the error logger in the author's words, with no run to name.
+    let reports: Vec<Value> = world
+        .slack
+        .calls("chat.postMessage")
+        .into_iter()
+        .filter(|call| call.body["channel"] == "#assent-errors")
+        .map(|call| call.body)
+        .collect();
+    assert_eq!(reports.len(), 4, "{reports:#?}");
+    let report = reports[0].to_string();
+    assert!(
+        report.contains("`on_prompt` failed in flow *broken* during `prompt`")
+            && report.contains("on_prompt was told to fail")
+            && report.contains("No run yet"),
+        "{report}"
+    );
 
     // An offered flow opens its form straight away.
     world.request("prod-db", reason("deploy"), "#access").await;

@@ -284,7 +284,8 @@ pub fn notice(text: impl Into<String>) -> SlackMessageContent {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ErrorReport {
     pub flow: String,
-    pub run_id: String,
+    /// `None` when the handler failed before there was a run (`on_prompt`).
+    pub run_id: Option<String>,
     pub step: String,
     pub handler: String,
     /// The error in the plugin author's words.
@@ -302,7 +303,10 @@ impl ErrorReport {
             .with_blocks(vec![
                 section(summary),
                 section(format!("```{}```", self.error)),
-                context(format!("Run `{}`", self.run_id)),
+                context(match &self.run_id {
+                    Some(run_id) => format!("Run `{run_id}`"),
+                    None => "No run yet: someone was opening the request form".to_owned(),
+                }),
             ])
     }
 }
@@ -411,10 +415,22 @@ mod tests {
     fn error_report() {
         let report = ErrorReport {
             flow: "approval".into(),
-            run_id: "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b".into(),
+            run_id: Some("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b".into()),
             step: "request".into(),
             handler: "get_request_notifications".into(),
             error: "ValueError: no approvers configured".into(),
+        };
+        insta::assert_json_snapshot!(report.content());
+    }
+
+    #[test]
+    fn error_report_before_any_run() {
+        let report = ErrorReport {
+            flow: "break-glass".into(),
+            run_id: None,
+            step: "prompt".into(),
+            handler: "on_prompt".into(),
+            error: "KeyError: 'team'".into(),
         };
         insta::assert_json_snapshot!(report.content());
     }

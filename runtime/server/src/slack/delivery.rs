@@ -289,30 +289,47 @@ impl Workspace<'_> {
         handler: &str,
         error: &str,
     ) -> Result<(), RuntimeError> {
-        let Some(channel) = self
-            .store
-            .error_logger(&run.org_id, &flow.environment)
-            .await?
-        else {
-            return Ok(());
-        };
         let report = ErrorReport {
             flow: flow.name.clone(),
-            run_id: run.id.clone(),
+            run_id: Some(run.id.clone()),
             step: step.to_string(),
             handler: handler.to_owned(),
             error: error.to_owned(),
         };
-        if let Err(error) = self
-            .slack
-            .api()
-            .post_message(self.token, &channel, report.content())
-            .await
-        {
-            tracing::warn!(run = %run.id, %channel, %error, "the error logger could not be told");
-        }
+        report_error(
+            self.slack,
+            self.store,
+            self.token,
+            flow,
+            &run.org_id,
+            &report,
+        )
+        .await?;
         Ok(())
     }
+}
+
+/// Posts `report` to the error-logger channel of `flow`'s environment, if it has one. A
+/// channel Slack refuses is logged, not retried: the report is a courtesy to the author.
+pub(crate) async fn report_error(
+    slack: &Slack,
+    store: &Store,
+    token: &str,
+    flow: &FlowRecord,
+    org_id: &str,
+    report: &ErrorReport,
+) -> Result<(), StoreError> {
+    let Some(channel) = store.error_logger(org_id, &flow.environment).await? else {
+        return Ok(());
+    };
+    if let Err(error) = slack
+        .api()
+        .post_message(token, &channel, report.content())
+        .await
+    {
+        tracing::warn!(flow = %flow.name, %channel, %error, "the error logger could not be told");
+    }
+    Ok(())
 }
 
 fn person(user: &User) -> Person {

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use assent_engine::permissions;
 use assent_slack::inbound::{self, Command, EventEnvelope};
-use assent_slack::message::{APPROVE_ACTION, DENY_ACTION, REVOKE_ACTION, notice};
+use assent_slack::message::{APPROVE_ACTION, DENY_ACTION, ErrorReport, REVOKE_ACTION, notice};
 use assent_slack::modal::{
     self, FLOW_ACTION, FlowChoice, ModalContext, PICK_CALLBACK, REQUEST_CALLBACK,
 };
@@ -18,7 +18,7 @@ use assent_slack::slack_morphism::prelude::{
     SlackView,
 };
 use assent_store::{FlowRecord, SlackWorkspace};
-use assent_types::{Channel, ChannelType, FieldType, User};
+use assent_types::{Channel, ChannelType, FieldType, Step, User};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Query, State};
@@ -28,6 +28,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::delivery::report_error;
 use super::people::{PersonError, person};
 use super::{Slack, install};
 use crate::runner::{Action, NewRequest, PromptAnswer};
@@ -211,14 +212,13 @@ async fn request_form(
             return ephemeral(format!("Assent could not list the flows ({error})."));
         }
     };
-    let org = &workspace.org_id;
     let context = ModalContext {
         flow: String::new(),
         channel: channel.to_owned(),
     };
     let view = match flow {
         Some(wanted) => match flows.iter().find(|flow| flow.name == wanted) {
-            Some(flow) => match state.runner.prompt(org, flow.clone(), &user).await {
+            Some(flow) => match prompt(state, workspace, token, flow, &user).await {
                 Ok(PromptAnswer::Offer) => form_for(flow, &context),
                 Ok(PromptAnswer::Withhold(message)) => {
                     return ephemeral(withheld(flow, message));
@@ -231,7 +231,7 @@ async fn request_form(
                 }
             },
             None => {
-                let offered = offered(&state.runner, org, flows.clone(), &user).await;
+                let offered = offered(state, workspace, token, flows.clone(), &user).await;
                 let names: Vec<String> = offered
                     .iter()
                     .map(|flow| format!("`{}`", flow.name))
@@ -247,7 +247,7 @@ async fn request_form(
             }
         },
         None => {
-            let offered = offered(&state.runner, org, flows, &user).await;
+            let offered = offered(state, workspace, token, flows, &user).await;
             if offered.is_empty() {
                 return ephemeral(
                     "There are no flows you can request yet; an Assent admin adds them.",
@@ -265,16 +265,17 @@ async fn request_form(
 }
 
 /// The flows `user` is offered, in order: those whose `on_prompt` does not withhold them.
-/// A flow whose hook fails is left out; the failure is logged for the flow's author.
+/// A flow whose hook fails is left out (and the failure reported, see [`prompt`]).
 async fn offered(
-    runner: &Runner,
-    org_id: &str,
+    state: &SlackState,
+    workspace: &SlackWorkspace,
+    token: &str,
     flows: Vec<FlowRecord>,
     user: &User,
 ) -> Vec<FlowRecord> {
     let mut offered = Vec::with_capacity(flows.len());
     for flow in flows {
-        match runner.prompt(org_id, flow.clone(), user).await {
+        match prompt(state, workspace, token, &flow, user).await {
             Ok(PromptAnswer::Offer) => offered.push(flow),
             Ok(PromptAnswer::Withhold(_)) => {}
             Err(error) => {
@@ -283,6 +284,36 @@ async fn offered(
         }
     }
     offered
+}
+
+/// Asks `flow`'s `on_prompt` about `user`. When the plugin fails, the flow's author hears of
+/// it in the environment's error-logger channel, as for a failure during a run.
+async fn prompt(
+    state: &SlackState,
+    workspace: &SlackWorkspace,
+    token: &str,
+    flow: &FlowRecord,
+    user: &User,
+) -> Result<PromptAnswer, RuntimeError> {
+    let answer = state
+        .runner
+        .prompt(&workspace.org_id, flow.clone(), user)
+        .await;
+    if let Err(RuntimeError::Plugin(error)) = &answer {
+        let report = ErrorReport {
+            flow: flow.name.clone(),
+            run_id: None,
+            step: Step::Prompt.to_string(),
+            handler: error.handler.clone(),
+            error: error.to_string(),
+        };
+        let store = state.runner.store();
+        let reported = report_error(&state.slack, store, token, flow, &workspace.org_id, &report);
+        if let Err(error) = reported.await {
+            tracing::warn!(flow = %flow.name, %error, "an on_prompt failure could not be reported");
+        }
+    }
+    answer
 }
 
 /// The reply to `req <flow>` when the flow's `on_prompt` withholds it.
