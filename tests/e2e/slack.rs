@@ -307,6 +307,10 @@ async fn request_approve_escalate_and_expire_without_leaving_slack() {
             run["requester"]["email"],
             format!("ann@{}.test", world.slug)
         );
+        // Ann hears that it went out.
+        world
+            .wait_dm("U0ANN", "Your request for *db* was sent for approval.")
+            .await;
 
         // Bob approves: the card shows who, the buttons go, Ann hears of it.
         let (status, _) = world
@@ -330,6 +334,18 @@ async fn request_approve_escalate_and_expire_without_leaving_slack() {
 
         // At expiry access is taken away, the card says so, Ann is told.
         world.wait_dm("U0ANN", "has ended").await;
+        // One DM per thing that happened, in order.
+        let dms = world.dms("U0ANN");
+        let said = |text: &str| dms.iter().position(|dm| dm.contains(text));
+        let order = [
+            "sent for approval",
+            "was approved",
+            "now have access",
+            "has ended",
+        ];
+        assert_eq!(dms.len(), order.len(), "{dms:?}");
+        assert!(order.iter().map(|text| said(text)).is_sorted(), "{dms:?}");
+        assert!(order.iter().all(|text| said(text).is_some()), "{dms:?}");
         let ended = world.wait_update(&ts, "Access ended").await;
         assert!(action_ids(&ended).is_empty());
         assert_eq!(world.run(&run_id).await["status"], "deescalated");
@@ -498,7 +514,10 @@ async fn an_ignored_click_is_answered_privately_and_the_request_stays_open() {
         world.latest_update(&ts).is_none(),
         "the card must stay as it was"
     );
-    assert!(world.dms("U0ANN").is_empty());
+    // Ann heard that her request went out, and nothing since.
+    let dms = world.dms("U0ANN");
+    assert_eq!(dms.len(), 1, "{dms:?}");
+    assert!(dms[0].contains("was sent for approval"), "{dms:?}");
     world.server.abort();
 }
 
@@ -523,14 +542,22 @@ async fn unanswered_requests_move_to_the_next_approvers_then_expire() {
         .await;
     let second = world.card_in("#second").await;
     assert_eq!(card_run_id(&second.body), run_id);
-    // The last notification goes to people: DMs and a group DM are opened for it.
-    let opened = world.slack.wait_for("conversations.open", 1, WAIT).await;
+    // The last notification goes to people: DMs and a group DM are opened for it (after
+    // the requester's own DM, opened when the first card went out).
+    let opened = world.slack.wait_for("conversations.open", 2, WAIT).await;
     assert!(
         opened
             .iter()
             .any(|call| call.body["users"].to_string().contains("U1"))
     );
     world.wait_dm("U0ANN", "expired without an answer").await;
+    // Forwarding is not news to the requester: one "sent" DM, for the first card.
+    let sent = world.dms("U0ANN");
+    let sent: Vec<_> = sent
+        .iter()
+        .filter(|t| t.contains("sent for approval"))
+        .collect();
+    assert_eq!(sent.len(), 1, "{sent:?}");
     let ts = world.card_ts("#first").await;
     let expired = world.wait_update(&ts, "Expired").await;
     assert!(action_ids(&expired).is_empty());

@@ -68,6 +68,8 @@ pub struct RequestCard {
 /// What the requester is told in a DM.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DirectMessage {
+    /// The request's first card went out.
+    Requested,
     Approved,
     Denied,
     Expired,
@@ -236,6 +238,9 @@ impl RequestCard {
             .map(|d| format!(" by {}", d.by.mention()))
             .unwrap_or_default();
         let mut text = match kind {
+            DirectMessage::Requested => {
+                format!(":outbox_tray: Your request for *{flow}* was sent for approval.")
+            }
             DirectMessage::Approved => {
                 format!(":white_check_mark: Your request for *{flow}* was approved{by}.")
             }
@@ -401,6 +406,7 @@ mod tests {
         let mut escalated = decided(CardStatus::Escalated, Some("ok for today"));
         escalated.access_until = Some(1_795_003_600_000);
         let all = [
+            DirectMessage::Requested,
             DirectMessage::Approved,
             DirectMessage::Denied,
             DirectMessage::Expired,

@@ -107,6 +107,7 @@ fn direct_message(step: Step) -> Option<DirectMessage> {
         Step::RequestExpire => Some(DirectMessage::Expired),
         Step::Escalate => Some(DirectMessage::Escalated),
         Step::Deescalate => Some(DirectMessage::Deescalated),
+        // The request's own message goes with its first card (`post_request`).
         Step::Prompt | Step::Request | Step::RequestForward => None,
     }
 }
@@ -143,6 +144,10 @@ impl Workspace<'_> {
         let posted = self.store.slack_messages(&run.org_id, &run.id).await?;
         let content = card.content();
         let (mut delivered, mut unreachable) = (0, false);
+        let posted_before = posted
+            .iter()
+            .filter(|m| m.notification == notification)
+            .count();
         for destination in destinations {
             let key = serde_json::to_string(destination).unwrap_or_default();
             if posted
@@ -182,6 +187,12 @@ impl Workspace<'_> {
                     unreachable |= matches!(error, SlackApiError::Unreachable { .. });
                 }
             }
+        }
+        // The requester hears once that their request went out: when its first card did
+        // (not again on a retried delivery, nor when it is forwarded).
+        if notification == 0 && posted_before == 0 && delivered > 0 {
+            self.tell_requester(card, run, DirectMessage::Requested)
+                .await;
         }
         if delivered > 0 || destinations.is_empty() {
             Ok(Delivery::Done)
