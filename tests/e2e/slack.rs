@@ -1497,3 +1497,51 @@ async fn each_request_stays_in_the_workspace_it_was_made_in() {
     assert_eq!(card.token.as_deref(), Some("xoxb-acme"));
     world.server.abort();
 }
+
+/// Slack down for a moment while a decision is being told: the card update and the
+/// requester's DM are not lost, they go out when the notice is retried — once each.
+#[tokio::test]
+async fn card_updates_and_dms_survive_a_slack_outage() {
+    let database = sqlite_database();
+    let world = World::new(&database, "outage").await;
+    world
+        .tenant
+        .flow("db", json!({ "channels": "#db-requests" }), false)
+        .await;
+    let run_id = world
+        .request("db", reason("during an outage"), "#db-requests")
+        .await;
+    world.wait_dm("U0ANN", "was sent for approval").await;
+    let ts = world.card_ts("#db-requests").await;
+
+    world.slack.outage("chat.update", 1);
+    world.slack.outage("conversations.open", 2);
+    let (status, _) = world
+        .sender
+        .click(
+            "T0ACME",
+            "U0BOB",
+            "#db-requests",
+            &ts,
+            "assent_approve",
+            &run_id,
+        )
+        .await;
+    assert_eq!(status, 200);
+    world.wait_dm("U0ANN", "was approved by <@U0BOB>").await;
+    world.wait_dm("U0ANN", "You now have access").await;
+    world.wait_update(&ts, "Access granted").await;
+    assert_eq!(world.run(&run_id).await["status"], "escalated");
+    // Slack really was down for those calls, and nothing was said twice.
+    assert_eq!(world.slack.calls("chat.update (unavailable)").len(), 1);
+    assert_eq!(
+        world.slack.calls("conversations.open (unavailable)").len(),
+        2
+    );
+    let dms = world.dms("U0ANN");
+    for said in ["sent for approval", "was approved", "now have access"] {
+        let times = dms.iter().filter(|dm| dm.contains(said)).count();
+        assert_eq!(times, 1, "{said:?} in {dms:?}");
+    }
+    world.server.abort();
+}

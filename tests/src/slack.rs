@@ -11,7 +11,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
@@ -41,6 +42,8 @@ struct Fake {
     calls: Vec<Call>,
     /// Channels `chat.postMessage` refuses (`channel_not_found`).
     failing: BTreeSet<String>,
+    /// Method → how many of its next calls get `503 Service Unavailable` (Slack down).
+    outages: BTreeMap<String, usize>,
     /// Slack user id → (email, name).
     users: BTreeMap<String, (String, String)>,
     /// What `oauth.v2.access` returns for a code: (team id, team name, bot token).
@@ -86,6 +89,16 @@ impl FakeSlack {
     /// Makes `chat.postMessage` to `channel` fail as Slack does for a missing channel.
     pub fn fail_channel(&self, channel: &str) {
         self.state.lock().unwrap().failing.insert(channel.into());
+    }
+
+    /// Makes the next `calls` calls to `method` fail as when Slack is down (HTTP 503). They
+    /// are recorded as `"<method> (unavailable)"`, so `calls(method)` holds answered ones.
+    pub fn outage(&self, method: &str, calls: usize) {
+        self.state
+            .lock()
+            .unwrap()
+            .outages
+            .insert(method.into(), calls);
     }
 
     /// What `oauth.v2.access` answers for `code`.
@@ -139,7 +152,7 @@ async fn web_api(
     Query(query): Query<BTreeMap<String, String>>,
     headers: HeaderMap,
     body: axum::body::Bytes,
-) -> axum::Json<Value> {
+) -> Response {
     let token = headers
         .get("authorization")
         .and_then(|value| value.to_str().ok())
@@ -156,6 +169,18 @@ async fn web_api(
             .unwrap_or(Value::Null)
     };
     let mut fake = state.lock().unwrap();
+    if let Some(left) = fake.outages.get_mut(&method)
+        && *left > 0
+    {
+        *left -= 1;
+        fake.calls.push(Call {
+            method: format!("{method} (unavailable)"),
+            token,
+            body,
+            response: Value::Null,
+        });
+        return (StatusCode::SERVICE_UNAVAILABLE, "slack is down").into_response();
+    }
     fake.next_ts += 1;
     let ts = format!("1700000000.{:06}", fake.next_ts);
     let text = |key: &str| {
@@ -173,7 +198,10 @@ async fn web_api(
                 json!({ "ok": true, "channel": channel, "ts": ts, "message": { "ts": ts, "text": text("text") } })
             }
         }
-        "chat.update" => json!({ "ok": true, "channel": text("channel"), "ts": text("ts") }),
+        "chat.update" => json!({
+            "ok": true, "channel": text("channel"), "ts": text("ts"),
+            "message": { "text": text("text") }
+        }),
         "chat.postEphemeral" => json!({ "ok": true, "message_ts": ts }),
         "views.open" | "views.update" => {
             let mut view = body.get("view").cloned().unwrap_or(json!({}));
@@ -230,7 +258,7 @@ async fn web_api(
         body,
         response: response.clone(),
     });
-    axum::Json(response)
+    axum::Json(response).into_response()
 }
 
 /// Connects the organisation `admin` administers to workspace `team` the way an admin does:

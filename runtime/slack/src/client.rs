@@ -25,6 +25,13 @@ pub enum SlackApiError {
         method: &'static str,
         message: String,
     },
+    /// Slack answered, but not in a form this client can read. Not retried: Slack may well
+    /// have done what it was asked, and asking again would do it twice.
+    #[error("slack's answer to `{method}` could not be read: {message}")]
+    Unreadable {
+        method: &'static str,
+        message: String,
+    },
     #[error("cannot set up TLS for the Slack client: {0}")]
     Tls(String),
 }
@@ -35,6 +42,10 @@ impl SlackApiError {
             SlackClientError::ApiError(api) => SlackApiError::Refused {
                 method,
                 code: api.code,
+            },
+            SlackClientError::ProtocolError(unreadable) => SlackApiError::Unreadable {
+                method,
+                message: unreadable.to_string(),
             },
             other => SlackApiError::Unreachable {
                 method,

@@ -78,9 +78,11 @@ impl Notifier for SlackNotifier {
                     to.post_request(&card, run, *notification, attempts).await
                 }
                 Notice::Moved { step } => {
+                    // Either failing for want of Slack fails the notice, which is retried
+                    // whole: the cards are updated again (no change) and the DM is sent.
                     to.update_cards(&card, run).await?;
                     if let Some(kind) = direct_message(*step) {
-                        to.tell_requester(&card, run, kind).await;
+                        to.tell_requester(&card, run, kind).await?;
                     }
                     Ok(Delivery::Done)
                 }
@@ -190,8 +192,10 @@ impl Workspace<'_> {
         }
         // The requester hears once that their request went out: when its first card did
         // (not again on a retried delivery, nor when it is forwarded).
+        // Best effort: a retry would find the cards posted and not know whether the DM went.
         if notification == 0 && posted_before == 0 && delivered > 0 {
-            self.tell_requester(card, run, DirectMessage::Requested)
+            let _ = self
+                .tell_requester(card, run, DirectMessage::Requested)
                 .await;
         }
         if delivered > 0 || destinations.is_empty() {
@@ -253,8 +257,12 @@ impl Workspace<'_> {
         slack_id_of(self.slack, self.store, self.workspace, self.token, user).await
     }
 
+    /// Shows the run's state on every card posted for it. A card Slack refuses (deleted,
+    /// channel archived) is skipped; if Slack could not be reached the notice is retried,
+    /// and updating the cards already updated again changes nothing.
     async fn update_cards(&self, card: &RequestCard, run: &RunRecord) -> Result<(), RuntimeError> {
         let content = card.content();
+        let mut unreachable = None;
         for message in self.store.slack_messages(&run.org_id, &run.id).await? {
             if let Err(error) = self
                 .slack
@@ -263,14 +271,27 @@ impl Workspace<'_> {
                 .await
             {
                 tracing::warn!(run = %run.id, channel = %message.channel, %error, "request card could not be updated");
+                if matches!(error, SlackApiError::Unreachable { .. }) {
+                    unreachable = Some(error);
+                }
             }
         }
-        Ok(())
+        match unreachable {
+            Some(error) => Err(RuntimeError::Unavailable(error.to_string())),
+            None => Ok(()),
+        }
     }
 
-    async fn tell_requester(&self, card: &RequestCard, run: &RunRecord, kind: DirectMessage) {
+    /// DMs the requester. Someone Slack will not DM is skipped; if Slack could not be
+    /// reached, the error says so and the caller decides whether to retry.
+    async fn tell_requester(
+        &self,
+        card: &RequestCard,
+        run: &RunRecord,
+        kind: DirectMessage,
+    ) -> Result<(), RuntimeError> {
         let Some(requester) = card.requester.slack_id.clone() else {
-            return;
+            return Ok(());
         };
         let content = card.direct_message(kind);
         let sent = match self
@@ -287,8 +308,17 @@ impl Workspace<'_> {
                 .map(|_| ()),
             Err(error) => Err(error),
         };
-        if let Err(error) = sent {
-            tracing::warn!(run = %run.id, %error, "the requester could not be told");
+        match sent {
+            Ok(()) => Ok(()),
+            Err(error) => {
+                tracing::warn!(run = %run.id, %error, "the requester could not be told");
+                match error {
+                    SlackApiError::Unreachable { .. } => {
+                        Err(RuntimeError::Unavailable(error.to_string()))
+                    }
+                    _ => Ok(()),
+                }
+            }
         }
     }
 
