@@ -69,12 +69,16 @@ async fn send_all(sender: &SlackSender, payloads: Vec<Value>, clients: usize) ->
 
 /// Waits until the fake has seen `count` calls to `method`.
 async fn until(slack: &FakeSlack, method: &str, count: usize) {
-    let deadline = Instant::now() + Duration::from_secs(300);
+    let deadline = Instant::now() + Duration::from_secs(120);
     while slack.count(method) < count {
         assert!(
             Instant::now() < deadline,
-            "only {} of {count} {method}",
-            slack.count(method)
+            "only {} of {count} {method}; the last private reply: {:?}",
+            slack.count(method),
+            slack
+                .calls("chat.postEphemeral")
+                .last()
+                .map(|reply| reply.body["text"].clone())
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -225,6 +229,13 @@ async fn run(database: TestDatabase, clients: usize, runs: usize) {
 }
 
 fn main() {
+    // `RUST_LOG=warn` shows what the server logged under load (failed deliveries, retries).
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
+    }
     // `cargo bench` passes `--bench`; a filter argument of `postgres` or `sqlite` picks one.
     let filter = std::env::args().skip(1).find(|arg| !arg.starts_with('-'));
     let clients = env_number("LOAD_CLIENTS", 32) as usize;
