@@ -7,7 +7,7 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Wall-clock time one handler call (instantiation included) may take. A reducer or hook
-    /// is a few microseconds of real work; 100 ms leaves room for a cold Python plugin while
+    /// is a few microseconds of real work; 100 ms leaves room for a slow one while
     /// keeping a looping plugin from holding a request for long.
     pub deadline: Duration,
     /// Linear memory one instance may grow to. 64 MiB is far beyond what a Rust plugin needs;
@@ -28,11 +28,18 @@ impl Limits {
     /// off the request path, and a plugin that loops is still stopped.
     pub const LOAD_DEADLINE: Duration = Duration::from_secs(2);
 
+    /// Least per-call deadline for Python plugins. A warm call is under a millisecond, but a
+    /// cold instance (no prepared session free) faults in tens of MiB of CPython heap; with
+    /// eight of them starting at once on a busy two-core machine such calls were seen to
+    /// pass 100 ms. A looping Python plugin is still stopped within half a second.
+    pub const PYTHON_DEADLINE: Duration = Duration::from_millis(500);
+
     /// The limits for a plugin built by `sdk`, as its manifest names it.
     pub fn for_sdk(self, sdk: &str) -> Limits {
         if sdk.contains("python") {
             Limits {
                 memory_bytes: self.memory_bytes.max(Self::PYTHON_MEMORY),
+                deadline: self.deadline.max(Self::PYTHON_DEADLINE),
                 ..self
             }
         } else {
