@@ -188,12 +188,17 @@ impl Runner {
         &self.wake
     }
 
-    async fn context(&self, org_id: &str, flow: FlowRecord) -> Result<FlowContext, RuntimeError> {
-        let plugin = self
+    /// The flow's own plugin, named after the flow version in its errors.
+    async fn flow_plugin(&self, org_id: &str, flow: &FlowRecord) -> Result<Plugin, RuntimeError> {
+        Ok(self
             .plugins
             .get(&self.store, org_id, &flow.plugin_hash)
             .await?
-            .named(format!("{}@{}", flow.name, flow.version));
+            .named(format!("{}@{}", flow.name, flow.version)))
+    }
+
+    async fn context(&self, org_id: &str, flow: FlowRecord) -> Result<FlowContext, RuntimeError> {
+        let plugin = self.flow_plugin(org_id, &flow).await?;
         let strategy = match &flow.strategy_hash {
             Some(hash) => Some(
                 self.plugins
@@ -301,17 +306,18 @@ impl Runner {
     pub async fn prompt(
         &self,
         org_id: &str,
-        flow: FlowRecord,
+        flow: &FlowRecord,
         user: &User,
     ) -> Result<PromptAnswer, RuntimeError> {
         permissions::may_request(user)?;
-        let context = self.context(org_id, flow).await?;
-        if !context.plugin.implements(Handler::On(Step::Prompt)) {
+        // Only the flow's own plugin: the strategy has no say in what is offered.
+        let plugin = self.flow_plugin(org_id, flow).await?;
+        if !plugin.implements(Handler::On(Step::Prompt)) {
             return Ok(PromptAnswer::Offer);
         }
         let mut session = self
             .plugins
-            .session(org_id, &context.plugin)
+            .session(org_id, &plugin)
             .await
             .map_err(RuntimeError::Plugin)?;
         let event = Event {
@@ -321,7 +327,7 @@ impl Runner {
                 fields: Default::default(),
                 timestamp: now_rfc3339(),
             },
-            flow: flow_of(&context.flow),
+            flow: flow_of(flow),
             run: Run::default(),
             outputs: Default::default(),
         };

@@ -231,7 +231,7 @@ async fn request_form(
                 }
             },
             None => {
-                let offered = offered(state, workspace, token, flows.clone(), &user).await;
+                let offered = offered(state, workspace, token, &flows, &user).await;
                 let names: Vec<String> = offered
                     .iter()
                     .map(|flow| format!("`{}`", flow.name))
@@ -247,13 +247,14 @@ async fn request_form(
             }
         },
         None => {
-            let offered = offered(state, workspace, token, flows, &user).await;
+            let offered = offered(state, workspace, token, &flows, &user).await;
             if offered.is_empty() {
                 return ephemeral(
                     "There are no flows you can request yet; an Assent admin adds them.",
                 );
             }
-            modal::flow_picker(&offered.iter().map(choice).collect::<Vec<_>>(), &context)
+            let choices: Vec<FlowChoice> = offered.iter().map(|flow| choice(flow)).collect();
+            modal::flow_picker(&choices, &context)
         }
     };
     match state.slack.api().open_view(token, trigger_id, view).await {
@@ -266,16 +267,16 @@ async fn request_form(
 
 /// The flows `user` is offered, in order: those whose `on_prompt` does not withhold them.
 /// A flow whose hook fails is left out (and the failure reported, see [`prompt`]).
-async fn offered(
+async fn offered<'a>(
     state: &SlackState,
     workspace: &SlackWorkspace,
     token: &str,
-    flows: Vec<FlowRecord>,
+    flows: &'a [FlowRecord],
     user: &User,
-) -> Vec<FlowRecord> {
+) -> Vec<&'a FlowRecord> {
     let mut offered = Vec::with_capacity(flows.len());
     for flow in flows {
-        match prompt(state, workspace, token, &flow, user).await {
+        match prompt(state, workspace, token, flow, user).await {
             Ok(PromptAnswer::Offer) => offered.push(flow),
             Ok(PromptAnswer::Withhold(_)) => {}
             Err(error) => {
@@ -295,10 +296,7 @@ async fn prompt(
     flow: &FlowRecord,
     user: &User,
 ) -> Result<PromptAnswer, RuntimeError> {
-    let answer = state
-        .runner
-        .prompt(&workspace.org_id, flow.clone(), user)
-        .await;
+    let answer = state.runner.prompt(&workspace.org_id, flow, user).await;
     if let Err(RuntimeError::Plugin(error)) = &answer {
         let report = ErrorReport {
             flow: flow.name.clone(),
