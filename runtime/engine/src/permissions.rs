@@ -3,7 +3,7 @@
 //! - Admins may always view and act; the `approve_deny` and `webapp_view` rules decide for
 //!   everyone else (a level, or a list of user ids or emails).
 //! - Nobody approves their own request unless the flow allows self-approval — admins neither.
-//! - Guests may not request.
+//! - Guests may not request; only admins may request for someone else.
 //! - The requester and anyone who may approve may revoke granted access.
 
 use assent_types::{Permission, PermissionLevel, RequestPermission, Role, User};
@@ -20,6 +20,8 @@ pub enum Forbidden {
     SelfApproval,
     #[error("`{0}` may not revoke this access")]
     MayNotRevoke(String),
+    #[error("only admins may request access for someone else")]
+    RequestForOthers,
 }
 
 /// A flow's permissions for one request, and who made it.
@@ -51,6 +53,16 @@ pub fn may_request(user: &User) -> Result<(), Forbidden> {
     match user.role {
         Role::Guest => Err(Forbidden::GuestMayNotRequest(user.email.clone())),
         Role::Admin | Role::Member => Ok(()),
+    }
+}
+
+/// Whether `caller` may request access on `requester`'s behalf: anyone for themselves, only
+/// admins for someone else. The requester must still be allowed to request ([`may_request`]).
+pub fn may_request_for(caller: &User, requester: &User) -> Result<(), Forbidden> {
+    if caller.role == Role::Admin || same_user(caller, requester) {
+        Ok(())
+    } else {
+        Err(Forbidden::RequestForOthers)
     }
 }
 
@@ -132,6 +144,18 @@ mod tests {
             may_request(&user("g", Role::Guest)),
             Err(Forbidden::GuestMayNotRequest("g@example.com".into()))
         );
+    }
+
+    #[test]
+    fn only_admins_request_for_someone_else() {
+        let ann = user("ann", Role::Member);
+        let bob = user("bob", Role::Member);
+        assert!(may_request_for(&ann, &ann).is_ok());
+        assert_eq!(
+            may_request_for(&ann, &bob),
+            Err(Forbidden::RequestForOthers)
+        );
+        assert!(may_request_for(&user("root", Role::Admin), &bob).is_ok());
     }
 
     /// Every level and role, for someone else's request and for one's own.

@@ -158,7 +158,8 @@ impl wit_log::Host for CallState {
             wit_log::Level::Warn => LogLevel::Warn,
             wit_log::Level::Error => LogLevel::Error,
         };
-        // A plugin may log in a loop; keep a bounded number of records.
+        // A plugin may log in a loop; keep a bounded number of records (a thousand is far
+        // more than any handler's useful log and a few hundred kilobytes at most).
         const MAX_RECORDS: usize = 1_000;
         if self.logs.len() < MAX_RECORDS {
             self.logs.push(LogRecord {

@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use assent_store::{FlowParams, NewFlow, NewUser, PluginRecord};
+use assent_runner::{FlowDefinition, RuntimeError};
+use assent_store::{FlowParams, NewUser};
 use assent_types::{PromptField, Role};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -48,6 +49,14 @@ pub enum ExampleError {
     },
     #[error("example plugin `{path}` was refused: {reason}")]
     Plugin { path: String, reason: String },
+    #[error("example flow `{name}` was refused: {source}; fix its file")]
+    Flow {
+        name: String,
+        #[source]
+        source: RuntimeError,
+    },
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
     #[error(transparent)]
     Store(#[from] assent_store::StoreError),
     #[error("cannot keep the demo tokens in `{path}`: {source}")]
@@ -113,29 +122,23 @@ pub async fn provision(
             (org.id, tokens)
         }
         None => {
-            let created = store
+            let created = runner
                 .create_organization(DEMO_ORG, "Demo", "admin@demo.test")
                 .await?;
             let org_id = created.organization.id.clone();
             let mut tokens = BTreeMap::from([("admin".to_owned(), created.token)]);
             for name in ["ann", "bob"] {
-                let user = store
-                    .upsert_user(
-                        &org_id,
-                        &NewUser {
-                            email: format!("{name}@demo.test"),
-                            username: Some(name.to_owned()),
-                            first_name: None,
-                            last_name: None,
-                            role: Role::Member,
-                            identities: Vec::new(),
-                        },
-                    )
-                    .await?;
-                tokens.insert(
-                    name.to_owned(),
-                    store.create_token(&org_id, &user.id, "demo").await?,
-                );
+                let member = NewUser {
+                    email: format!("{name}@demo.test"),
+                    username: Some(name.to_owned()),
+                    first_name: None,
+                    last_name: None,
+                    role: Role::Member,
+                    identities: Vec::new(),
+                };
+                let user = runner.put_user(&org_id, None, member).await?;
+                let token = runner.create_token(&org_id, None, &user, "demo").await?;
+                tokens.insert(name.to_owned(), token);
             }
             let tokens = DemoTokens(tokens);
             if let Some(parent) = tokens_file.parent() {
@@ -153,33 +156,36 @@ pub async fn provision(
             Some(path) => Some(upload(runner, &org_id, path, plugins).await?),
             None => None,
         };
-        let environment_id = store.ensure_environment(&org_id, "main").await?;
-        let flow = NewFlow {
+        let definition = FlowDefinition {
             name: example.name.clone(),
-            label: example
-                .label
-                .clone()
-                .unwrap_or_else(|| example.name.clone()),
-            environment_id,
+            label: example.label.clone(),
+            environment: None,
             vars: example.vars.clone(),
             fields: example.fields.clone(),
             params: example.params.clone().unwrap_or_default(),
-            plugin_hash,
-            strategy_hash,
+            plugin: plugin_hash,
+            strategy: strategy_hash,
         };
         let unchanged = store
             .flow(&org_id, &example.name)
             .await?
             .is_some_and(|stored| {
-                stored.label == flow.label
-                    && stored.vars == flow.vars
-                    && stored.fields == flow.fields
-                    && stored.params == flow.params
-                    && stored.plugin_hash == flow.plugin_hash
-                    && stored.strategy_hash == flow.strategy_hash
+                stored.label == definition.label.as_deref().unwrap_or(&definition.name)
+                    && stored.vars == definition.vars
+                    && stored.fields == definition.fields
+                    && stored.params == definition.params
+                    && stored.plugin_hash == definition.plugin
+                    && stored.strategy_hash == definition.strategy
             });
         if !unchanged {
-            store.put_flow(&org_id, &flow).await?;
+            // The same checks as `PUT /api/v1/flows/{name}`: a broken example stops the start.
+            runner
+                .put_flow(&org_id, None, definition)
+                .await
+                .map_err(|source| ExampleError::Flow {
+                    name: example.name.clone(),
+                    source,
+                })?;
         }
     }
     Ok(tokens)
@@ -198,21 +204,9 @@ async fn upload(
     let bytes = plugins
         .get(path)
         .ok_or_else(|| refused("it was not built".to_owned()))?;
-    let plugin = runner
-        .plugins()
-        .host()
-        .load(bytes.clone())
+    let installed = runner
+        .install_plugin(org_id, None, bytes.clone())
         .await
         .map_err(|error| refused(error.to_string()))?;
-    let record = PluginRecord {
-        hash: plugin.hash().to_owned(),
-        size: i64::try_from(plugin.size()).unwrap_or(i64::MAX),
-        sdk: plugin.sdk().to_owned(),
-        contract_version: plugin.contract_version().to_owned(),
-        handlers: plugin.handlers().iter().map(ToString::to_string).collect(),
-        created_at: 0,
-    };
-    runner.store().put_plugin(org_id, &record, bytes).await?;
-    runner.plugins().remember(&plugin).await;
-    Ok(record.hash)
+    Ok(installed.record.hash)
 }

@@ -1,20 +1,16 @@
-//! The Assent server: the approval runtime behind an HTTP API.
+//! The Assent server: the doors in front of the runner (`assent-runner`), which decides
+//! everything that changes state. Handlers here translate and answer; they only read.
 //!
-//! - [`runner`]: takes each step of a run through the state machine (`assent-engine`), the
-//!   flow's plugins (`assent-plugin-host`) and the store (`assent-store`);
-//! - [`worker`]: fires durable timers (expiry, forwarding, escalation, deescalation);
 //! - [`api`]: `/api/v1`, the Events API, admin endpoints and the audit log;
-//! - [`slack`]: `/slack/*`, the Slack app, and delivery of notices to Slack ([`notify`]);
+//! - [`slack`]: `/slack/*`, the Slack app — slash command, buttons, the request modal,
+//!   events and the OAuth install;
+//! - [`notifier`]: delivers the runner's notices to Slack (cards, DMs, error reports);
 //! - [`examples`]: loads the example flows into a demo organisation for `assent serve`.
 
 pub mod api;
-mod error;
 pub mod examples;
-pub mod notify;
-mod plugins;
-pub mod runner;
+pub mod notifier;
 pub mod slack;
-pub mod worker;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -24,11 +20,8 @@ use assent_plugin_host::{HostConfig, PluginHost};
 use assent_store::Store;
 
 pub use api::{AppState, openapi, router};
-pub use error::RuntimeError;
-pub use plugins::Plugins;
-pub use runner::Runner;
+pub use assent_runner::{Runner, RuntimeError, WorkerConfig};
 pub use slack::{Slack, SlackConfig};
-pub use worker::WorkerConfig;
 
 /// How to run a server.
 #[derive(Debug, Clone)]
@@ -78,7 +71,7 @@ impl Server {
             cache_dir: config.cache_dir.clone(),
             ..HostConfig::default()
         })?;
-        let mut runner = Runner::new(store.clone(), Plugins::new(host));
+        let mut runner = Runner::new(store.clone(), host);
         // One Slack app (client, verifier, key) serves both the notifier and the routes.
         let slack = config.slack.clone().map(Slack::new).transpose()?;
         if let Some(slack) = &slack {
@@ -117,7 +110,7 @@ impl Server {
                 tracing::error!(%error, "the HTTP server stopped");
             }
         });
-        let worker = worker::spawn(runner.clone(), config.worker);
+        let worker = runner.spawn_worker(config.worker);
         Ok(Server {
             runner,
             addr,

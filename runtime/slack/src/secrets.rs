@@ -6,6 +6,7 @@
 use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 
+// XChaCha20-Poly1305's nonce: 192 bits, long enough to pick at random for every seal.
 const NONCE_LEN: usize = 24;
 
 /// Why a key or a sealed value was refused.

@@ -8,10 +8,11 @@ use std::time::{Duration, Instant};
 
 use assent_engine::{RunStatus, Trigger};
 use assent_store::{
-    FlowParams, NewEvent, NewFlow, NewJob, PluginRecord, RunBody, RunRecord, Store, new_id,
-    now_millis,
+    EventKind, FlowParams, NewEvent, NewFlow, NewJob, PluginRecord, RunBody, RunRecord, Store,
+    new_id, now_millis,
 };
 use assent_tests::{TestDatabase, postgres_database, sqlite_database};
+use assent_types::Step;
 use serde_json::json;
 
 async fn run(database: TestDatabase) {
@@ -78,15 +79,16 @@ async fn run(database: TestDatabase) {
                         created_at: now,
                         updated_at: now,
                     };
-                    let events: Vec<NewEvent> = ["hook", "request", "notify"]
-                        .iter()
-                        .map(|kind| NewEvent {
-                            run_id: Some(run.id.clone()),
-                            kind: (*kind).into(),
-                            actor: Some(admin.clone()),
-                            data: json!({ "step": "request" }),
-                        })
-                        .collect();
+                    let events: Vec<NewEvent> = [
+                        EventKind::Hook,
+                        EventKind::Step(Step::Request),
+                        EventKind::Notify,
+                    ]
+                    .iter()
+                    .map(|kind| {
+                        NewEvent::run(&run.id, *kind, Some(&admin), json!({ "step": "request" }))
+                    })
+                    .collect();
                     let mut tx = store.begin().await.unwrap();
                     tx.insert_run(&run).await.unwrap();
                     tx.schedule(

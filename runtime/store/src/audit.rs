@@ -8,17 +8,96 @@ use sqlx::AnyConnection;
 
 use crate::db::multi_row_insert;
 use crate::{Store, StoreError, Tx, new_id, now_millis};
-use assent_types::User;
+use assent_types::{Step, User};
+
+/// What an audit entry records. The one list of kinds: the log's `kind` column holds
+/// [`EventKind::as_str`], which API clients filter on, so a name never changes once released.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// A run took this step (`request`, `approve`, …).
+    Step(Step),
+    /// An `on_<step>` hook decided (proceed, redirect, ignore).
+    Hook,
+    /// A notification went out to its destinations.
+    Notify,
+    /// A hook set the event aside.
+    Ignored,
+    /// Someone tried a step their permissions do not allow.
+    Refused,
+    /// A plugin or strategy failed.
+    PluginError,
+    /// A request reached none of its destinations.
+    DeliveryFailed,
+    PluginUploaded,
+    FlowUpdated,
+    UserUpdated,
+    TokenCreated,
+    EnvironmentUpdated,
+    SlackConnected,
+    SlackDisconnected,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Step(step) => step.as_str(),
+            EventKind::Hook => "hook",
+            EventKind::Notify => "notify",
+            EventKind::Ignored => "ignored",
+            EventKind::Refused => "refused",
+            EventKind::PluginError => "plugin_error",
+            EventKind::DeliveryFailed => "delivery_failed",
+            EventKind::PluginUploaded => "plugin.uploaded",
+            EventKind::FlowUpdated => "flow.updated",
+            EventKind::UserUpdated => "user.updated",
+            EventKind::TokenCreated => "token.created",
+            EventKind::EnvironmentUpdated => "environment.updated",
+            EventKind::SlackConnected => "slack.connected",
+            EventKind::SlackDisconnected => "slack.disconnected",
+        }
+    }
+}
+
+impl std::fmt::Display for EventKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// An entry to append.
 #[derive(Debug, Clone)]
 pub struct NewEvent {
     pub run_id: Option<String>,
-    /// What happened: a step (`approve`), `hook`, `notify`, `strategy`, `plugin_error`,
-    /// `refused`, `ignored`, or an admin action such as `plugin.uploaded`.
-    pub kind: String,
+    pub kind: EventKind,
     pub actor: Option<User>,
     pub data: serde_json::Value,
+}
+
+impl NewEvent {
+    /// An entry about run `run_id`.
+    pub fn run(
+        run_id: &str,
+        kind: EventKind,
+        actor: Option<&User>,
+        data: serde_json::Value,
+    ) -> NewEvent {
+        NewEvent {
+            run_id: Some(run_id.to_owned()),
+            kind,
+            actor: actor.cloned(),
+            data,
+        }
+    }
+
+    /// An entry about the organisation (plugins, flows, people, workspaces).
+    pub fn org(kind: EventKind, actor: Option<&User>, data: serde_json::Value) -> NewEvent {
+        NewEvent {
+            run_id: None,
+            kind,
+            actor: actor.cloned(),
+            data,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -75,7 +154,7 @@ pub(crate) async fn insert_events(
             .bind(id.clone())
             .bind((*org_id).to_owned())
             .bind(event.run_id.clone())
-            .bind(event.kind.clone())
+            .bind(event.kind.as_str())
             .bind(event.actor.as_ref().map(|user| user.id.clone()))
             .bind(event.actor.as_ref().map(|user| user.email.clone()))
             .bind(event.data.to_string())

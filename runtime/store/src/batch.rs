@@ -55,6 +55,43 @@ pub struct StepWrite {
     pub events: Vec<NewEvent>,
 }
 
+impl StepWrite {
+    /// A step of `org_id` that writes `run` and nothing else yet; the builder methods below
+    /// add the rest.
+    pub fn new(org_id: impl Into<String>, run: RunWrite) -> StepWrite {
+        StepWrite {
+            org_id: org_id.into(),
+            run,
+            complete_job: None,
+            cancel_jobs: false,
+            schedule: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+
+    /// Deletes timer `job_id`, which must still be leased to `owner` (else nothing commits).
+    pub fn completing(mut self, job: Option<(String, String)>) -> StepWrite {
+        self.complete_job = job;
+        self
+    }
+
+    /// Drops the run's other pending timers when `cancel` is set.
+    pub fn cancelling_timers(mut self, cancel: bool) -> StepWrite {
+        self.cancel_jobs = cancel;
+        self
+    }
+
+    pub fn scheduling(mut self, jobs: Vec<NewJob>) -> StepWrite {
+        self.schedule = jobs;
+        self
+    }
+
+    pub fn recording(mut self, events: Vec<NewEvent>) -> StepWrite {
+        self.events = events;
+        self
+    }
+}
+
 /// How a step's writes ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StepCommit {

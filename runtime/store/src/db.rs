@@ -57,6 +57,10 @@ const POSTGRES_CONNECTIONS: u32 = 16;
 const POSTGRES_WRITE_CONNECTIONS: u32 = 4;
 // Long enough to ride out a burst of writers; a busy SQLite waits instead of failing.
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
+// How long a query waits for a free connection before failing with "storage failed": far
+// beyond any healthy wait (milliseconds), short enough that a database that stopped
+// answering turns into errors a caller sees within an HTTP client's usual timeout.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Store {
     /// Opens (creating, for SQLite) the database at `url` and brings its schema up to date.
@@ -71,7 +75,7 @@ impl Store {
         };
         let options: AnyConnectOptions = url.parse().map_err(connect_error)?;
         let options = options.disable_statement_logging();
-        let pool_options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));
+        let pool_options = AnyPoolOptions::new().acquire_timeout(ACQUIRE_TIMEOUT);
         let (pool, writes) = match backend {
             Backend::Sqlite => {
                 // WAL lets readers run beside the writer; it is a property of the file, set

@@ -26,7 +26,7 @@ mod runs;
 mod slack;
 mod users;
 
-pub use audit::{AuditEvent, AuditPage, NewEvent};
+pub use audit::{AuditEvent, AuditPage, EventKind, NewEvent};
 pub use batch::{RunWrite, StepCommit, StepWrite};
 pub use db::{Backend, Store, Tx, new_id, now_millis};
 pub use error::StoreError;

@@ -8,7 +8,7 @@ use assent_types::{Identity, User};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::{NewEvent, Store, StoreError, now_millis};
+use crate::{EventKind, NewEvent, Store, StoreError, now_millis};
 
 /// A workspace connected to an organisation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,16 +148,15 @@ impl Store {
         }
         tx.append(
             &workspace.org_id,
-            &[NewEvent {
-                run_id: None,
-                kind: "slack.disconnected".into(),
-                actor: None,
-                data: serde_json::json!({
+            &[NewEvent::org(
+                EventKind::SlackDisconnected,
+                None,
+                serde_json::json!({
                     "team_id": workspace.team_id,
                     "team_name": workspace.team_name,
                     "why": why,
                 }),
-            }],
+            )],
         )
         .await?;
         tx.commit().await?;

@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, HashSet};
 
 use assent_engine::{RunStatus, Trigger};
 use assent_store::{
-    FlowParams, Idempotency, NewEvent, NewFlow, NewJob, PluginRecord, RunBody, RunRecord, RunWrite,
-    StepCommit, StepWrite, Store, StoredResponse, now_millis,
+    EventKind, FlowParams, Idempotency, NewEvent, NewFlow, NewJob, PluginRecord, RunBody,
+    RunRecord, RunWrite, StepCommit, StepWrite, Store, StoredResponse, now_millis,
 };
 use assent_tests::test_databases;
 
@@ -272,12 +272,7 @@ async fn the_audit_log_pages_in_order() {
         let (org, _, _) = org_with_flow(&store, "audit").await;
         let (other, _, _) = org_with_flow(&store, "other").await;
         let events: Vec<NewEvent> = (0..5)
-            .map(|i| NewEvent {
-                run_id: None,
-                kind: format!("kind-{i}"),
-                actor: None,
-                data: serde_json::json!({ "i": i }),
-            })
+            .map(|i| NewEvent::org(EventKind::Hook, None, serde_json::json!({ "i": i })))
             .collect();
         store.append(&org, &events).await.unwrap();
         store.append(&other, &events[..1]).await.unwrap();
@@ -286,9 +281,9 @@ async fn the_audit_log_pages_in_order() {
             first
                 .events
                 .iter()
-                .map(|e| e.kind.as_str())
+                .map(|e| e.data["i"].as_i64().unwrap())
                 .collect::<Vec<_>>(),
-            ["kind-0", "kind-1", "kind-2"]
+            [0, 1, 2]
         );
         let rest = store
             .audit(&org, None, first.next.as_deref(), 3)
@@ -297,9 +292,9 @@ async fn the_audit_log_pages_in_order() {
         assert_eq!(
             rest.events
                 .iter()
-                .map(|e| e.kind.as_str())
+                .map(|e| e.data["i"].as_i64().unwrap())
                 .collect::<Vec<_>>(),
-            ["kind-3", "kind-4"]
+            [3, 4]
         );
         assert_eq!(rest.next, None);
         let one = &first.events[1];
@@ -324,11 +319,13 @@ fn insert(run: &RunRecord, events: usize) -> StepWrite {
             leased_to: None,
         }],
         events: (0..events)
-            .map(|i| NewEvent {
-                run_id: Some(run.id.clone()),
-                kind: format!("e{i}"),
-                actor: None,
-                data: serde_json::json!({}),
+            .map(|i| {
+                NewEvent::run(
+                    &run.id,
+                    EventKind::Hook,
+                    None,
+                    serde_json::json!({ "i": i }),
+                )
             })
             .collect(),
     }

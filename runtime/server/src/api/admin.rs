@@ -1,16 +1,15 @@
 //! A tenant admin's endpoints: plugins, flows, users and tokens.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
-use assent_engine::check_inputs;
-use assent_store::{FlowParams, NewEvent, NewFlow, NewUser, PluginRecord};
-use assent_types::{Handler, HandlerKind, Identity, PromptField, Role};
+use assent_runner::FlowDefinition;
+use assent_store::{FlowParams, NewUser};
+use assent_types::{Identity, PromptField, Role};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 
 use super::views::{FlowView, PluginView, UserRef};
@@ -42,48 +41,16 @@ pub async fn upload_plugin(
             "send the plugin's `.wasm` file as the body with `Content-Type: application/wasm`",
         ));
     }
-    let plugins = state.runner.plugins();
-    let plugin = plugins.host().load(bytes.to_vec()).await.map_err(|error| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_plugin",
-            error.to_string(),
-        )
-    })?;
-    let store = state.runner.store();
-    let existed = store
-        .plugin(tenant.org_id(), plugin.hash())
-        .await?
-        .is_some();
-    let record = PluginRecord {
-        hash: plugin.hash().to_owned(),
-        size: i64::try_from(plugin.size()).unwrap_or(i64::MAX),
-        sdk: plugin.sdk().to_owned(),
-        contract_version: plugin.contract_version().to_owned(),
-        handlers: plugin.handlers().iter().map(ToString::to_string).collect(),
-        created_at: 0,
-    };
-    let stored = store.put_plugin(tenant.org_id(), &record, &bytes).await?;
-    plugins.remember(&plugin).await;
-    if !existed {
-        store
-            .append(
-                tenant.org_id(),
-                &[NewEvent {
-                    run_id: None,
-                    kind: "plugin.uploaded".into(),
-                    actor: Some(tenant.0.user.clone()),
-                    data: json!({ "hash": stored.hash, "sdk": stored.sdk, "handlers": stored.handlers }),
-                }],
-            )
-            .await?;
-    }
-    let status = if existed {
-        StatusCode::OK
-    } else {
+    let installed = state
+        .runner
+        .install_plugin(tenant.org_id(), Some(&tenant.0.user), bytes.to_vec())
+        .await?;
+    let status = if installed.created {
         StatusCode::CREATED
+    } else {
+        StatusCode::OK
     };
-    Ok((status, Json(PluginView::from(&stored))))
+    Ok((status, Json(PluginView::from(&installed.record))))
 }
 
 #[utoipa::path(get, path = "/api/v1/plugins", tag = "admin",
@@ -142,12 +109,19 @@ pub struct FlowBody {
     pub strategy: Option<String>,
 }
 
-fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 63
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+impl FlowBody {
+    fn into_definition(self, name: String) -> FlowDefinition {
+        FlowDefinition {
+            name,
+            label: self.label,
+            environment: self.environment,
+            vars: self.vars,
+            fields: self.fields,
+            params: self.params.unwrap_or_default(),
+            plugin: self.plugin,
+            strategy: self.strategy,
+        }
+    }
 }
 
 /// Creates a flow or stores a new version of it. Runs already started keep their version.
@@ -161,104 +135,12 @@ pub async fn put_flow(
     Body(body): Body<FlowBody>,
 ) -> Result<(StatusCode, Json<FlowView>), ApiError> {
     tenant.require_admin()?;
-    let invalid =
-        |message: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_flow", message);
-    if !valid_name(&name) {
-        return Err(invalid(format!(
-            "`{name}` is not a usable flow name; use letters, digits, `-` and `_`"
-        )));
-    }
-    let store = state.runner.store();
-    let org = tenant.org_id();
-    let plugin = store.plugin(org, &body.plugin).await?.ok_or_else(|| {
-        invalid(format!(
-            "plugin `{}` is not uploaded; upload it first with POST /api/v1/plugins",
-            body.plugin
-        ))
-    })?;
-    let handlers: HashSet<Handler> = plugin
-        .handlers
-        .iter()
-        .filter_map(|h| h.parse().ok())
-        .collect();
-    if !handlers.contains(&Handler::GetPermissions) && !handlers.contains(&Handler::GetApprovers) {
-        return Err(invalid(format!(
-            "plugin `{}` has no `get_permissions` (or `get_approvers`), so it cannot run a flow",
-            body.plugin
-        )));
-    }
-    if let Some(strategy) = &body.strategy {
-        let record = store.plugin(org, strategy).await?.ok_or_else(|| {
-            invalid(format!(
-                "strategy plugin `{strategy}` is not uploaded; upload it first"
-            ))
-        })?;
-        let is_strategy = record
-            .handlers
-            .iter()
-            .filter_map(|h| h.parse::<Handler>().ok())
-            .any(|h| h.kind() == HandlerKind::Strategy);
-        if !is_strategy {
-            return Err(invalid(format!(
-                "plugin `{strategy}` implements no `escalate` or `deescalate`, so it is not a strategy"
-            )));
-        }
-    }
-    let mut seen = HashSet::new();
-    for field in &body.fields {
-        if !seen.insert(field.name.as_str()) {
-            return Err(invalid(format!("field `{}` appears twice", field.name)));
-        }
-    }
-    // The defaults must be values the form accepts.
-    let defaults: serde_json::Map<String, serde_json::Value> = body
-        .fields
-        .iter()
-        .filter_map(|field| {
-            field
-                .default
-                .clone()
-                .map(|value| (field.name.clone(), value))
-        })
-        .collect();
-    let mut optional = body.fields.clone();
-    optional.iter_mut().for_each(|field| field.required = false);
-    if let Err(errors) = check_inputs(&optional, &defaults) {
-        let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        return Err(invalid(format!(
-            "a default does not fit its field: {}",
-            list.join("; ")
-        )));
-    }
-    let environment = body
-        .environment
-        .clone()
-        .unwrap_or_else(|| "main".to_owned());
-    let environment_id = store.ensure_environment(org, &environment).await?;
-    let flow = store
+    let flow = state
+        .runner
         .put_flow(
-            org,
-            &NewFlow {
-                name: name.clone(),
-                label: body.label.clone().unwrap_or_else(|| name.clone()),
-                environment_id,
-                vars: body.vars.clone(),
-                fields: body.fields.clone(),
-                params: body.params.clone().unwrap_or_default(),
-                plugin_hash: body.plugin.clone(),
-                strategy_hash: body.strategy.clone(),
-            },
-        )
-        .await?;
-    store
-        .append(
-            org,
-            &[NewEvent {
-                run_id: None,
-                kind: "flow.updated".into(),
-                actor: Some(tenant.0.user.clone()),
-                data: json!({ "flow": flow.name, "version": flow.version, "plugin": flow.plugin_hash }),
-            }],
+            tenant.org_id(),
+            Some(&tenant.0.user),
+            body.into_definition(name),
         )
         .await?;
     Ok((StatusCode::CREATED, Json(FlowView::from(&flow))))
@@ -344,17 +226,12 @@ pub async fn put_user(
     Body(body): Body<UserBody>,
 ) -> Result<Json<UserView>, ApiError> {
     tenant.require_admin()?;
-    if !email.contains('@') {
-        return Err(ApiError::bad_request(format!(
-            "`{email}` is not an email address"
-        )));
-    }
     let user = state
         .runner
-        .store()
-        .upsert_user(
+        .put_user(
             tenant.org_id(),
-            &NewUser {
+            Some(&tenant.0.user),
+            NewUser {
                 email,
                 username: body.username,
                 first_name: body.first_name,
@@ -362,19 +239,6 @@ pub async fn put_user(
                 role: body.role,
                 identities: body.identities,
             },
-        )
-        .await?;
-    state
-        .runner
-        .store()
-        .append(
-            tenant.org_id(),
-            &[NewEvent {
-                run_id: None,
-                kind: "user.updated".into(),
-                actor: Some(tenant.0.user.clone()),
-                data: json!({ "user": user.email, "role": user.role }),
-            }],
         )
         .await?;
     Ok(Json(UserView::from(&user)))
@@ -416,24 +280,15 @@ pub async fn create_token(
     Body(body): Body<TokenBody>,
 ) -> Result<(StatusCode, Json<TokenView>), ApiError> {
     tenant.require_admin()?;
-    let store = state.runner.store();
-    let user = store
+    let user = state
+        .runner
+        .store()
         .user_by_email(tenant.org_id(), &body.email)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("user `{}`", body.email)))?;
-    let token = store
-        .create_token(tenant.org_id(), &user.id, &body.name)
-        .await?;
-    store
-        .append(
-            tenant.org_id(),
-            &[NewEvent {
-                run_id: None,
-                kind: "token.created".into(),
-                actor: Some(tenant.0.user.clone()),
-                data: json!({ "user": user.email, "name": body.name }),
-            }],
-        )
+    let token = state
+        .runner
+        .create_token(tenant.org_id(), Some(&tenant.0.user), &user, &body.name)
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -469,20 +324,9 @@ pub async fn put_environment(
         .as_deref()
         .map(str::trim)
         .filter(|channel| !channel.is_empty());
-    let store = state.runner.store();
-    store
-        .set_error_logger(tenant.org_id(), &name, channel)
-        .await?;
-    store
-        .append(
-            tenant.org_id(),
-            &[NewEvent {
-                run_id: None,
-                kind: "environment.updated".into(),
-                actor: Some(tenant.0.user.clone()),
-                data: json!({ "environment": name, "error_logger": channel }),
-            }],
-        )
+    state
+        .runner
+        .set_error_logger(tenant.org_id(), Some(&tenant.0.user), &name, channel)
         .await?;
     Ok(Json(EnvironmentBody {
         error_logger: channel.map(str::to_owned),

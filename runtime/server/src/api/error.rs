@@ -124,6 +124,13 @@ impl From<RuntimeError> for ApiError {
             RuntimeError::PluginUnavailable { .. } | RuntimeError::Plugin(_) => {
                 ApiError::new(StatusCode::BAD_GATEWAY, "plugin_failed", message)
             }
+            RuntimeError::InvalidInput(_) => ApiError::bad_request(message),
+            RuntimeError::InvalidFlow(_) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_flow", message)
+            }
+            RuntimeError::InvalidPlugin(_) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_plugin", message)
+            }
             RuntimeError::Busy => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", message),
             RuntimeError::Unavailable(_) => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)

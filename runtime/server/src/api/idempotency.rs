@@ -12,6 +12,8 @@ use super::{ApiError, AppState, Tenant};
 use assent_store::{Idempotency, StoredResponse};
 
 const HEADER: &str = "idempotency-key";
+// Keys are a client's UUID or request id; 255 fits any of them (Stripe's limit too) and
+// keeps the stored key a small index entry.
 const MAX_KEY_LENGTH: usize = 255;
 
 fn json_response(status: StatusCode, body: String) -> Response {
@@ -59,8 +61,8 @@ where
     digest.update(what.as_bytes());
     digest.update(serde_json::to_vec(body).unwrap_or_default());
     let fingerprint = hex::encode(digest.finalize());
-    let store = state.runner.store();
-    let begun = match store
+    let runner = &state.runner;
+    let begun = match runner
         .begin_idempotent(tenant.org_id(), &key, &fingerprint)
         .await
     {
@@ -100,7 +102,7 @@ where
         Ok(done) => done,
         Err(error) if error.status.is_server_error() => {
             // Not the caller's fault, so a retry must really run again.
-            let _ = store.abandon_idempotent(tenant.org_id(), &key).await;
+            let _ = runner.abandon_idempotent(tenant.org_id(), &key).await;
             return error.into_response();
         }
         Err(error) => {
@@ -117,7 +119,7 @@ where
         status: status.as_u16(),
         body,
     };
-    if let Err(error) = store
+    if let Err(error) = runner
         .finish_idempotent(tenant.org_id(), &key, &stored)
         .await
     {

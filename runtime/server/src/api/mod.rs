@@ -21,7 +21,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 pub use auth::{Operator, Tenant};
 pub use error::{ApiError, Body, OptionalBody, Params};
 
-use crate::runner::Runner;
+use assent_runner::Runner;
 
 /// What every handler gets.
 #[derive(Debug, Clone)]
@@ -33,7 +33,9 @@ pub struct AppState {
     pub slack: Option<crate::Slack>,
 }
 
-// JSON bodies are small; plugins are the one large upload (their limit is the host's).
+// JSON bodies are small: a flow with a hundred fields is tens of kilobytes, so 1 MiB leaves
+// room for any real request and none for a memory-filling one. Plugins are the one large
+// upload (their limit is the host's).
 const JSON_BODY_LIMIT: usize = 1 << 20;
 
 #[derive(OpenApi)]
@@ -94,7 +96,7 @@ async fn health() -> &'static str {
 }
 
 pub fn router(state: AppState) -> Router {
-    let plugin_limit = state.runner.plugins().host().config().max_component_bytes;
+    let plugin_limit = state.runner.host().config().max_component_bytes;
     let api = Router::new()
         .route("/orgs", post(operator::create_organization))
         .route(

@@ -35,14 +35,6 @@ pub struct CreatedOrganization {
     pub token: String,
 }
 
-fn valid_slug(slug: &str) -> bool {
-    !slug.is_empty()
-        && slug.len() <= 63
-        && slug
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-}
-
 /// Creates an organisation with its first admin and their API token.
 #[utoipa::path(post, path = "/api/v1/orgs", tag = "operator", request_body = CreateOrganization,
     responses((status = 201, body = CreatedOrganization), (status = 409, description = "slug taken")),
@@ -52,21 +44,8 @@ pub async fn create_organization(
     State(state): State<AppState>,
     Body(body): Body<CreateOrganization>,
 ) -> Result<(StatusCode, Json<CreatedOrganization>), ApiError> {
-    if !valid_slug(&body.slug) {
-        return Err(ApiError::bad_request(format!(
-            "`{}` is not a usable slug; use 1 to 63 lowercase letters, digits and `-`",
-            body.slug
-        )));
-    }
-    if !body.admin_email.contains('@') {
-        return Err(ApiError::bad_request(format!(
-            "`{}` is not an email address",
-            body.admin_email
-        )));
-    }
     let created = state
         .runner
-        .store()
         .create_organization(&body.slug, &body.name, &body.admin_email)
         .await?;
     Ok((

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::runner::StepResult;
+use assent_runner::StepResult;
 
 /// Unix milliseconds as RFC 3339.
 pub fn timestamp(millis: i64) -> String {

@@ -1,25 +1,45 @@
-//! The Slack app: the slash command and its modal, the Approve / Deny / Revoke buttons, the
-//! OAuth install, and delivery of every notice to Slack.
+//! The Slack app's doors, one module per interaction: the slash command and its modal
+//! (`command`, `submission`), the Approve / Deny / Revoke buttons (`actions`), workspace
+//! events (`events`) and the OAuth install (`oauth`); `people` finds who a Slack user is.
+//! Notices go out through [`crate::notifier`].
 //!
 //! Every inbound request is verified against the signing secret (and its age) before it is
-//! read; the team id it names selects the organisation. Slack-specific parts that know
-//! nothing of runs live in `assent-slack`; this module wires them to the runner.
+//! read; the team id it names selects the organisation. Handlers translate and answer;
+//! whatever changes state is the runner's to decide. Slack-specific parts that know nothing
+//! of runs live in `assent-slack`.
+//!
+//! Slack wants an answer within three seconds and shows people nothing useful on an HTTP
+//! error, so once a request is verified every problem is answered in words the person can
+//! act on (an ephemeral reply, errors in the modal), never with a failure status.
 
-mod delivery;
-mod install;
+mod actions;
+mod command;
+mod events;
+mod oauth;
 mod people;
-mod routes;
+mod submission;
 
 use std::sync::Arc;
 
 use assent_slack::{SecretBox, SlackApi, Verifier};
 use assent_store::{SlackWorkspace, Store};
 use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::json;
 
 use crate::Runner;
+use crate::notifier::SlackNotifier;
 
-pub use delivery::SlackNotifier;
-pub use install::{InstallRequest, InstallStart, StartError, install_url};
+pub use oauth::{InstallRequest, InstallStart, StartError, install_url};
+
+// Slack's payloads are a few kilobytes; a modal with many fields stays well under this.
+const SLACK_BODY_LIMIT: usize = 256 * 1024;
+
+const NOT_CONNECTED: &str = "This Slack workspace is not connected to Assent yet, so there is nothing to request here. An Assent admin can connect it with `POST /api/v1/slack/install`.";
 
 /// How the Slack app is set up.
 #[derive(Debug, Clone)]
@@ -113,7 +133,83 @@ impl Slack {
     }
 }
 
+/// What every Slack handler gets.
+#[derive(Debug, Clone)]
+struct SlackState {
+    slack: Slack,
+    runner: Runner,
+}
+
 /// The routes Slack calls, under `/slack`.
 pub fn router(slack: Slack, runner: Runner) -> Router {
-    routes::router(routes::SlackState { slack, runner })
+    Router::new()
+        .route("/slack/commands", post(command::command))
+        .route("/slack/interactions", post(interaction))
+        .route("/slack/events", post(events::events))
+        .route("/slack/oauth/callback", get(oauth::oauth_callback))
+        .layer(DefaultBodyLimit::max(SLACK_BODY_LIMIT))
+        .with_state(SlackState { slack, runner })
+}
+
+/// Buttons and the request modal's submissions come to one URL.
+async fn interaction(State(state): State<SlackState>, headers: HeaderMap, body: Bytes) -> Response {
+    use assent_slack::slack_morphism::prelude::SlackInteractionEvent;
+    let text = match verified(&state, &headers, &body) {
+        Ok(text) => text,
+        Err(refused) => return refused,
+    };
+    match assent_slack::inbound::interaction(text) {
+        Ok(SlackInteractionEvent::BlockActions(event)) => {
+            actions::block_actions(&state, event).await
+        }
+        Ok(SlackInteractionEvent::ViewSubmission(event)) => {
+            submission::view_submission(&state, event).await
+        }
+        Ok(_) => StatusCode::OK.into_response(),
+        Err(error) => (StatusCode::BAD_REQUEST, error.to_string()).into_response(),
+    }
+}
+
+/// A verified body, or the 401 that refuses it.
+#[allow(clippy::result_large_err)] // The refusal is the handler's whole response.
+fn verified<'b>(
+    state: &SlackState,
+    headers: &HeaderMap,
+    body: &'b Bytes,
+) -> Result<&'b str, Response> {
+    let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
+    state
+        .slack
+        .inner
+        .verifier
+        .verify(
+            header("x-slack-signature"),
+            header("x-slack-request-timestamp"),
+            body,
+        )
+        .map_err(|error| {
+            tracing::warn!(%error, "refused an unverified Slack request");
+            (StatusCode::UNAUTHORIZED, error.to_string()).into_response()
+        })
+}
+
+/// An answer only the person who typed the command sees.
+fn ephemeral(text: impl Into<String>) -> Response {
+    axum::Json(json!({ "response_type": "ephemeral", "text": text.into() })).into_response()
+}
+
+impl SlackState {
+    /// The organisation's workspace for `team_id` and its bot token.
+    async fn workspace(&self, team_id: &str) -> Result<Option<(SlackWorkspace, String)>, String> {
+        let workspace = self
+            .runner
+            .store()
+            .slack_workspace(team_id)
+            .await
+            .map_err(|error| format!("Assent could not look up this workspace ({error})."))?;
+        Ok(workspace.and_then(|workspace| {
+            let token = self.slack.bot_token(&workspace)?;
+            Some((workspace, token))
+        }))
+    }
 }

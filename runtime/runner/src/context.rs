@@ -1,0 +1,101 @@
+//! What a step needs to know besides the run: the flow version with its plugins loaded, and
+//! the event a handler sees.
+
+use assent_plugin_host::Plugin;
+use assent_store::{FlowRecord, RunRecord};
+use assent_types::{Event, Flow, Payload, Role, Step, User};
+
+use crate::{Runner, RuntimeError};
+
+/// The flow version a run belongs to, with its plugins loaded.
+pub(crate) struct FlowContext {
+    pub flow: FlowRecord,
+    pub plugin: Plugin,
+    pub strategy: Option<Plugin>,
+}
+
+/// Who acts when nobody does: timers and queued steps.
+pub fn system_user() -> User {
+    User {
+        id: "assent".into(),
+        email: String::new(),
+        username: "assent".into(),
+        role: Role::Admin,
+        ..User::default()
+    }
+}
+
+impl Runner {
+    /// The flow's own plugin, named after the flow version in its errors.
+    pub(crate) async fn flow_plugin(
+        &self,
+        org_id: &str,
+        flow: &FlowRecord,
+    ) -> Result<Plugin, RuntimeError> {
+        Ok(self
+            .plugins
+            .get(&self.store, org_id, &flow.plugin_hash)
+            .await?
+            .named(format!("{}@{}", flow.name, flow.version)))
+    }
+
+    pub(crate) async fn context(
+        &self,
+        org_id: &str,
+        flow: FlowRecord,
+    ) -> Result<FlowContext, RuntimeError> {
+        let plugin = self.flow_plugin(org_id, &flow).await?;
+        let strategy = match &flow.strategy_hash {
+            Some(hash) => Some(
+                self.plugins
+                    .get(&self.store, org_id, hash)
+                    .await?
+                    .named(format!("{} strategy", flow.name)),
+            ),
+            None => None,
+        };
+        Ok(FlowContext {
+            flow,
+            plugin,
+            strategy,
+        })
+    }
+
+    pub(crate) async fn context_of(&self, run: &RunRecord) -> Result<FlowContext, RuntimeError> {
+        let flow = self
+            .store
+            .flow_version(&run.org_id, &run.flow_id)
+            .await?
+            .ok_or_else(|| RuntimeError::NotFound(format!("flow of run `{}`", run.id)))?;
+        self.context(&run.org_id, flow).await
+    }
+}
+
+/// The event a handler sees for `step` of `run`.
+pub(crate) fn event_for(step: Step, actor: &User, flow: &FlowRecord, run: &RunRecord) -> Event {
+    Event {
+        name: step,
+        user: actor.clone(),
+        payload: Payload {
+            fields: run.body.fields.clone(),
+            timestamp: now_rfc3339(),
+        },
+        flow: flow_of(flow),
+        run: run.body.run.clone(),
+        outputs: run.body.outputs.clone(),
+    }
+}
+
+/// The flow as handlers see it.
+pub(crate) fn flow_of(flow: &FlowRecord) -> Flow {
+    Flow {
+        name: flow.name.clone(),
+        label: flow.label.clone(),
+        vars: flow.vars.clone(),
+        fields: flow.fields.clone(),
+    }
+}
+
+pub(crate) fn now_rfc3339() -> String {
+    humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
+}

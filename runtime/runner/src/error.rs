@@ -1,0 +1,48 @@
+use assent_engine::{FieldError, Forbidden, Rejection};
+use assent_plugin_host::CallError;
+use assent_store::StoreError;
+use thiserror::Error;
+
+/// Why the runtime could not carry out a request or a step.
+#[derive(Debug, Error)]
+pub enum RuntimeError {
+    #[error("{0} does not exist")]
+    NotFound(String),
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
+    #[error(transparent)]
+    Rejected(#[from] Rejection),
+    #[error("the request's inputs are not valid: {}", list(.0))]
+    InvalidInputs(Vec<FieldError>),
+    /// A value the caller gave is not usable (a slug, an email address).
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error(transparent)]
+    InvalidFlow(#[from] crate::FlowError),
+    /// An uploaded plugin could not be loaded; the host's reason says why.
+    #[error("{0}")]
+    InvalidPlugin(String),
+    #[error("flow `{0}` does not allow revoking access (its `allow_revoke` param is false)")]
+    RevokeNotAllowed(String),
+    #[error(
+        "plugin `{hash}` is stored but cannot be loaded: {reason}; upload it again, rebuilt with the current SDK"
+    )]
+    PluginUnavailable { hash: String, reason: String },
+    #[error(transparent)]
+    Plugin(CallError),
+    /// A service the step needs (Slack) could not be reached; the job is retried.
+    #[error("{0}; it will be retried")]
+    Unavailable(String),
+    #[error("the run kept changing while this step was being taken; try again")]
+    Busy,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn list(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}

@@ -1,0 +1,117 @@
+//! When a plugin fails. During a step (its own error, a trap, the deadline, the memory
+//! limit) the run moves to `errored` with the error recorded; after a step (`after_<step>`)
+//! the step stands and the error is only recorded. Either way the environment's error
+//! logger hears of it, and nothing else about the tenant or the server changes.
+
+use assent_engine::{Notice, RunStatus};
+use assent_plugin_host::CallError;
+use assent_store::{
+    EventKind, Job, NewEvent, RunError, RunRecord, RunWrite, StepCommit, StepWrite, now_millis,
+};
+use assent_types::Step;
+use serde_json::json;
+
+use crate::context::FlowContext;
+use crate::step::{Advance, StepResult};
+use crate::timers::queued_jobs;
+use crate::{Runner, RuntimeError};
+
+impl Runner {
+    /// Records an `after_*` hook's failure (the step stands) and queues the notice for the
+    /// error logger.
+    pub(crate) async fn record_plugin_error(
+        &self,
+        run: &RunRecord,
+        step: Step,
+        error: &CallError,
+    ) -> Result<Vec<Job>, RuntimeError> {
+        tracing::warn!(run = %run.id, %step, %error, "plugin failed after a step");
+        let schedule = self.notices(&run.id, vec![failed_notice(step, error)], now_millis());
+        let event = NewEvent::run(
+            &run.id,
+            EventKind::PluginError,
+            None,
+            json!({ "step": step, "handler": error.handler, "error": error.to_string() }),
+        );
+        let write = StepWrite::new(run.org_id.clone(), RunWrite::Unchanged)
+            .scheduling(schedule.clone())
+            .recording(vec![event]);
+        Ok(match self.store.commit_step(write).await? {
+            StepCommit::Committed { job_ids } => queued_jobs(&run.org_id, &schedule, job_ids),
+            StepCommit::Conflict | StepCommit::LeaseLost => Vec::new(),
+        })
+    }
+
+    /// A new request whose plugin failed before its first step: stored, errored.
+    pub(crate) async fn fail_new(
+        &self,
+        context: &FlowContext,
+        run: RunRecord,
+        step: Step,
+        error: &CallError,
+    ) -> Result<StepResult, RuntimeError> {
+        match self.fail(context, run, step, error, None).await? {
+            Advance::Done(result) => self.run_queued(*result).await,
+            Advance::Lost => Err(RuntimeError::Busy),
+        }
+    }
+
+    /// Moves the run to `errored` with the plugin's error, dropping its timers.
+    pub(crate) async fn fail(
+        &self,
+        context: &FlowContext,
+        mut run: RunRecord,
+        step: Step,
+        error: &CallError,
+        job: Option<&Job>,
+    ) -> Result<Advance, RuntimeError> {
+        tracing::warn!(run = %run.id, flow = %context.flow.name, %step, %error, "plugin failed; the run is errored");
+        let is_new = run.version == 0;
+        let now = now_millis();
+        run.status = RunStatus::Errored;
+        run.version += 1;
+        run.updated_at = now;
+        run.body.error = Some(RunError {
+            step,
+            handler: error.handler.clone(),
+            message: error.to_string(),
+            at: now,
+        });
+        let schedule = self.notices(&run.id, vec![failed_notice(step, error)], now);
+        let event = NewEvent::run(
+            &run.id,
+            EventKind::PluginError,
+            None,
+            json!({ "step": step, "handler": error.handler, "error": error.to_string(), "status": "errored" }),
+        );
+        let write = StepWrite::new(
+            run.org_id.clone(),
+            if is_new {
+                RunWrite::Insert(run.clone())
+            } else {
+                RunWrite::Update(run.clone())
+            },
+        )
+        .completing(self.lease_of(job))
+        .cancelling_timers(true)
+        .scheduling(schedule.clone())
+        .recording(vec![event]);
+        let queued = match self.store.commit_step(write).await? {
+            StepCommit::Conflict => return Ok(Advance::Lost),
+            StepCommit::Committed { job_ids } => queued_jobs(&run.org_id, &schedule, job_ids),
+            StepCommit::LeaseLost => Vec::new(),
+        };
+        Ok(Advance::Done(Box::new(StepResult {
+            queued,
+            ..StepResult::unchanged(run)
+        })))
+    }
+}
+
+fn failed_notice(step: Step, error: &CallError) -> Notice {
+    Notice::Failed {
+        step,
+        handler: error.handler.clone(),
+        error: error.to_string(),
+    }
+}

@@ -1,0 +1,93 @@
+//! The runner: the one door for every change of state.
+//!
+//! Handlers (HTTP, Slack, the CLI's demo) translate what came in and call the runner; the
+//! runner decides, with the state machine (`assent-engine`) and the flow's plugins
+//! (`assent-plugin-host`), and the store (`assent-store`) keeps what it decided. A rule kept
+//! here cannot be skipped by a handler, because handlers only read from the store.
+//!
+//! The rooms, in the order a request meets them:
+//! - [`request`]: a new request — inputs checked and completed, the plugin's plan (where the
+//!   request goes, how long it waits), `on_prompt` for the request form;
+//! - [`step`]: every step of a run as one pipeline, *choose → authorize → hooks → apply →
+//!   commit*, the same for people, timers and queued steps;
+//! - [`apply`]: what a decided step does to the run and what it writes — pure, unit-tested;
+//! - [`timers`]: firing durable timers and queued steps, and the worker loop;
+//! - [`failure`]: a plugin that fails moves its run to `errored` and is reported;
+//! - [`notify`]: notices (Slack cards, DMs, error reports) as jobs of the step's commit;
+//! - [`flows`]: plugins installed and flows validated and stored — one path for the API, the
+//!   demo and configuration;
+//! - [`admin`]: people, tokens, environments, organisations and Slack workspaces;
+//! - [`idempotency`]: retried API calls answered once; `views`: who may see a run;
+//! - [`plugins`]: loaded plugins and per-tenant fairness.
+
+pub mod admin;
+pub mod apply;
+mod context;
+mod error;
+mod failure;
+pub mod flows;
+pub mod idempotency;
+pub mod notify;
+pub mod plugins;
+pub mod request;
+pub mod step;
+pub mod timers;
+mod views;
+
+use std::sync::Arc;
+
+use assent_plugin_host::PluginHost;
+use assent_store::{Store, new_id};
+use tokio::sync::Notify;
+
+pub use admin::{Admission, SlackProfile};
+pub use context::system_user;
+pub use error::RuntimeError;
+pub use flows::{FlowDefinition, FlowError, InstalledPlugin};
+pub use notify::{Delivery, Notifier};
+pub use plugins::{Plugins, TenantSession};
+pub use request::{NewRequest, PromptAnswer};
+pub use step::{Action, StepResult};
+pub use timers::WorkerConfig;
+
+/// Drives runs through their flows. Cheap to clone; one per process.
+#[derive(Debug, Clone)]
+pub struct Runner {
+    store: Store,
+    plugins: Plugins,
+    /// This process's name on the timer leases it takes.
+    owner: Arc<str>,
+    /// Woken when a step schedules a timer, so the worker can look again.
+    wake: Arc<Notify>,
+    /// Where notices go (Slack); without one, steps schedule none.
+    notifier: Option<Arc<dyn Notifier>>,
+}
+
+impl Runner {
+    pub fn new(store: Store, host: PluginHost) -> Runner {
+        Runner {
+            store,
+            plugins: Plugins::new(host),
+            owner: format!("worker-{}", new_id()).into(),
+            wake: Arc::new(Notify::new()),
+            notifier: None,
+        }
+    }
+
+    /// Tells people about steps through `notifier`.
+    pub fn with_notifier(mut self, notifier: Arc<dyn Notifier>) -> Runner {
+        self.notifier = Some(notifier);
+        self
+    }
+
+    /// The store, for reads that carry no rule (views, lists, lookups). Every write goes
+    /// through a method of the runner.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The plugin host's settings (upload limits), for handlers.
+    pub fn host(&self) -> &PluginHost {
+        self.plugins.host()
+    }
+}

@@ -1,0 +1,309 @@
+//! A new request: who may make it, its inputs checked and completed, and the plan the flow's
+//! reducers give it (where it goes, how long it waits) before its first step is taken.
+
+use std::collections::BTreeMap;
+
+use assent_engine::{FieldError, FlowPlan, RunStatus, Trigger, check_inputs, permissions};
+use assent_plugin_host::CallError;
+use assent_store::{FlowRecord, RunBody, RunRecord, new_id, now_millis};
+use assent_types::{
+    Channel, Destination, Event, FieldValue, Handler, HookOutcome, Notification, Payload, Run,
+    Step, User,
+};
+use serde_json::Value;
+
+use crate::context::{FlowContext, event_for, flow_of, now_rfc3339};
+use crate::plugins::TenantSession;
+use crate::step::{Advance, Attempt, StepResult};
+use crate::{Runner, RuntimeError};
+
+/// A request for access.
+#[derive(Debug, Clone)]
+pub struct NewRequest {
+    pub flow: String,
+    /// Who the access is for.
+    pub requester: User,
+    /// Who asked: the requester, or an admin asking on their behalf.
+    pub caller: User,
+    pub inputs: serde_json::Map<String, Value>,
+    pub context: Value,
+    pub source: Channel,
+    /// The Slack workspace (team id) it was made in, if it came from Slack.
+    pub slack_team: Option<String>,
+}
+
+/// What `on_prompt` said about showing a flow's request form to someone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PromptAnswer {
+    Offer,
+    /// The hook ignored or denied the prompt; its message, if any, is for the person.
+    Withhold(Option<String>),
+}
+
+impl Runner {
+    /// Starts a run: checks who asks and the inputs, asks the plugin where to send the
+    /// request, and takes the `request` step (or wherever `on_request` sends it).
+    pub async fn request(
+        &self,
+        org_id: &str,
+        request: NewRequest,
+    ) -> Result<StepResult, RuntimeError> {
+        permissions::may_request_for(&request.caller, &request.requester)?;
+        let flow = self
+            .store
+            .flow(org_id, &request.flow)
+            .await?
+            .ok_or_else(|| RuntimeError::NotFound(format!("flow `{}`", request.flow)))?;
+        permissions::may_request(&request.requester)?;
+        let mut fields =
+            check_inputs(&flow.fields, &request.inputs).map_err(RuntimeError::InvalidInputs)?;
+        self.complete_fields(org_id, &flow, &mut fields).await?;
+        let context = self.context(org_id, flow).await?;
+        let mut draft = draft_run(org_id, &context.flow, &request, fields);
+
+        let mut session = match self.plugins.session(org_id, &context.plugin).await {
+            Ok(session) => session,
+            Err(error) => return self.fail_new(&context, draft, Step::Request, &error).await,
+        };
+        let event = event_for(Step::Request, &request.requester, &context.flow, &draft);
+        match plan_request(&context, &mut session, &event).await {
+            Ok((notifications, plan)) => {
+                draft.body.notifications = notifications;
+                draft.body.plan = plan;
+            }
+            Err(error) => return self.fail_new(&context, draft, Step::Request, &error).await,
+        }
+        let attempt = Attempt {
+            context: &context,
+            trigger: Trigger::Request,
+            actor: &request.requester,
+            reason: None,
+            job: None,
+        };
+        match self.advance(&attempt, draft, Some(session)).await? {
+            Advance::Done(result) => self.run_queued(*result).await,
+            // A new run's id is fresh; nobody else can have written it.
+            Advance::Lost => Err(RuntimeError::Busy),
+        }
+    }
+
+    /// Asks `flow`'s `on_prompt` hook whether `user` is offered its request form (the Slack
+    /// picker lists only offered flows). A flow without the hook is offered to everyone who
+    /// may request at all. `on_prompt` decides what a person is shown, not what they may
+    /// ask for: a request that arrives anyway still meets `on_request` and the permissions.
+    pub async fn prompt(
+        &self,
+        org_id: &str,
+        flow: &FlowRecord,
+        user: &User,
+    ) -> Result<PromptAnswer, RuntimeError> {
+        permissions::may_request(user)?;
+        // Only the flow's own plugin: the strategy has no say in what is offered.
+        let plugin = self.flow_plugin(org_id, flow).await?;
+        if !plugin.implements(Handler::On(Step::Prompt)) {
+            return Ok(PromptAnswer::Offer);
+        }
+        let mut session = self
+            .plugins
+            .session(org_id, &plugin)
+            .await
+            .map_err(RuntimeError::Plugin)?;
+        let event = Event {
+            name: Step::Prompt,
+            user: user.clone(),
+            payload: Payload {
+                fields: BTreeMap::default(),
+                timestamp: now_rfc3339(),
+            },
+            flow: flow_of(flow),
+            run: Run::default(),
+            outputs: serde_json::Map::default(),
+        };
+        let outcome = session
+            .session
+            .on(Step::Prompt, &event)
+            .await
+            .map_err(RuntimeError::Plugin)?;
+        Ok(match outcome {
+            HookOutcome::Ignore(message) | HookOutcome::Deny(message) => {
+                PromptAnswer::Withhold(message)
+            }
+            // There is no run yet to approve or move on; anything else shows the form.
+            _ => PromptAnswer::Offer,
+        })
+    }
+
+    /// Fills in what the inputs only name: targets' settings from the flow, and users by email.
+    async fn complete_fields(
+        &self,
+        org_id: &str,
+        flow: &FlowRecord,
+        fields: &mut BTreeMap<String, FieldValue>,
+    ) -> Result<(), RuntimeError> {
+        for (name, value) in fields.iter_mut() {
+            match value {
+                FieldValue::Target(target) if !flow.params.targets.is_empty() => {
+                    let known = flow.params.targets.iter().find(|t| t.name == target.name);
+                    match known {
+                        Some(known) => *target = known.clone(),
+                        None => {
+                            return Err(RuntimeError::InvalidInputs(vec![
+                                FieldError::NotAllowed {
+                                    field: name.clone(),
+                                    value: target.name.clone(),
+                                    allowed: flow
+                                        .params
+                                        .targets
+                                        .iter()
+                                        .map(|t| t.name.clone())
+                                        .collect::<Vec<_>>()
+                                        .join(", "),
+                                },
+                            ]));
+                        }
+                    }
+                }
+                FieldValue::SlackUser(user) => self.complete_user(org_id, user).await?,
+                FieldValue::SlackUserList(users) => {
+                    for user in users {
+                        self.complete_user(org_id, user).await?;
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    async fn complete_user(&self, org_id: &str, user: &mut User) -> Result<(), RuntimeError> {
+        if !user.email.is_empty()
+            && let Some(known) = self.store.user_by_email(org_id, &user.email).await?
+        {
+            *user = known;
+        } else if !user.id.is_empty()
+            && let Some(known) = self.store.user(org_id, &user.id).await?
+        {
+            *user = known;
+        }
+        Ok(())
+    }
+}
+
+/// The run a request becomes, before its plan and its first step.
+fn draft_run(
+    org_id: &str,
+    flow: &FlowRecord,
+    request: &NewRequest,
+    fields: BTreeMap<String, FieldValue>,
+) -> RunRecord {
+    let now = now_millis();
+    let run_id = new_id();
+    RunRecord {
+        id: run_id.clone(),
+        org_id: org_id.to_owned(),
+        flow_id: flow.id.clone(),
+        flow_name: flow.name.clone(),
+        requester_id: request.requester.id.clone(),
+        status: RunStatus::Requested,
+        notification: 0,
+        version: 0,
+        body: RunBody {
+            requester: request.requester.clone(),
+            fields,
+            run: Run {
+                id: run_id,
+                actors: [(Step::Request, request.requester.clone())].into(),
+                contexts: [(Step::Request, request.context.clone())].into(),
+                source_channel: request.source.clone(),
+            },
+            slack_team: request.slack_team.clone(),
+            ..RunBody::default()
+        },
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// Where a new request goes and how long things last, from the flow's reducers.
+async fn plan_request(
+    context: &FlowContext,
+    session: &mut TenantSession,
+    event: &Event,
+) -> Result<(Vec<Notification>, FlowPlan), CallError> {
+    let plugin = &context.plugin;
+    let notifications = if plugin.implements(Handler::GetRequestNotifications) {
+        session.session.get_request_notifications(event).await?
+    } else if plugin.implements(Handler::GetApprovers) {
+        let approvers = session.session.get_approvers(event).await?;
+        legacy_notifications(approvers.destinations, approvers.fallback)
+    } else {
+        Vec::new()
+    };
+    let request_timeout = if plugin.implements(Handler::GetTimeout) {
+        session.session.get_timeout(event).await?
+    } else {
+        None
+    };
+    let access_duration = event
+        .payload
+        .fields
+        .iter()
+        .find_map(|(name, value)| match value {
+            FieldValue::Duration(seconds) if name == "duration" => Some(*seconds),
+            _ => None,
+        });
+    let plan = FlowPlan {
+        notification_timeouts: notifications.iter().map(|n| n.timeout).collect(),
+        request_timeout,
+        access_duration,
+        schedule_deescalation: context.flow.params.schedule_deescalation,
+        has_strategy: context.strategy.is_some(),
+    };
+    Ok((notifications, plan))
+}
+
+/// `get_approvers`' answer as notifications: all destinations at once, or with `fallback`
+/// one after another (each moves on when it cannot be delivered).
+fn legacy_notifications(destinations: Vec<Destination>, fallback: bool) -> Vec<Notification> {
+    if destinations.is_empty() {
+        return Vec::new();
+    }
+    if fallback {
+        destinations
+            .into_iter()
+            .map(|destination| Notification {
+                destinations: vec![destination],
+                timeout: None,
+            })
+            .collect()
+    } else {
+        vec![Notification {
+            destinations,
+            timeout: None,
+        }]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn channel(name: &str) -> Destination {
+        Destination::SlackChannel(name.to_owned())
+    }
+
+    #[test]
+    fn legacy_approvers_go_all_at_once_or_one_after_another() {
+        assert!(legacy_notifications(Vec::new(), true).is_empty());
+        let together = legacy_notifications(vec![channel("#a"), channel("#b")], false);
+        assert_eq!(together.len(), 1);
+        assert_eq!(together[0].destinations.len(), 2);
+        let fallback = legacy_notifications(vec![channel("#a"), channel("#b")], true);
+        assert_eq!(fallback.len(), 2);
+        assert!(
+            fallback
+                .iter()
+                .all(|n| n.destinations.len() == 1 && n.timeout.is_none())
+        );
+    }
+}

@@ -1,0 +1,524 @@
+//! One step of a run, as a pipeline of phases. People, timers and queued steps all go
+//! through [`Runner::advance`]:
+//!
+//! 1. **choose** — `engine::attempt` picks the step the trigger attempts from the run's
+//!    position, refuses it ("the request is denied…"), or finds a stale timer to spend;
+//! 2. **authorize** — for a person's approve, deny or revoke, `get_permissions` and
+//!    `engine::permissions`; a refusal is audited and returned;
+//! 3. **hooks** — the `on_<step>` hooks through an `engine::Resolver`: proceed, redirect
+//!    (only forward) or ignore;
+//! 4. **apply** — `engine::transition` says what the step changes and schedules, the
+//!    strategy's `escalate`/`deescalate` runs, and [`crate::apply`] works out the run and
+//!    everything the step writes (pure);
+//! 5. **commit** — one transaction that stores the run only if it is still at the version
+//!    read in 1; if another step won the race, the caller starts again from 1 with the fresh
+//!    state (where the loser is usually refused). Then `after_<step>`, and a queued
+//!    escalation runs straight away.
+//!
+//! A plugin that fails in any phase moves the run to `errored` ([`crate::failure`]).
+
+use assent_engine::{
+    DeescalateCause, Origin, Position, Rejection, Resolution, Resolver, StrategyCall, Trigger,
+    permissions, transition,
+};
+use assent_plugin_host::{CallError, CallFailure};
+use assent_store::{
+    EventKind, Job, NewEvent, RunRecord, RunWrite, StepCommit, StepWrite, now_millis,
+};
+use assent_types::{
+    Handler, HookOutcome, Permission, PermissionLevel, RequestPermission, Step, User,
+};
+use serde_json::{Value, json};
+
+use crate::apply::{StepFacts, apply};
+use crate::context::{FlowContext, event_for};
+use crate::plugins::TenantSession;
+use crate::timers::queued_jobs;
+use crate::{Runner, RuntimeError};
+
+// How often one trigger is re-evaluated after losing a race to another step on the same run
+// before giving up. Each retry sees the winner's state, so more than two is already rare.
+pub(crate) const MAX_RACE_RETRIES: usize = 8;
+
+/// What a person asks the runner to do to a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Approve,
+    Deny,
+    /// End granted access early (Revoke button, `POST /runs/{id}/revoke`).
+    Revoke,
+    /// `POST /events/deescalate`, by an admin.
+    Deescalate,
+}
+
+impl Action {
+    fn trigger(self) -> Trigger {
+        match self {
+            Action::Approve => Trigger::Approve,
+            Action::Deny => Trigger::Deny,
+            Action::Revoke => Trigger::Deescalate {
+                cause: DeescalateCause::Revoke,
+            },
+            Action::Deescalate => Trigger::Deescalate {
+                cause: DeescalateCause::Api,
+            },
+        }
+    }
+}
+
+/// The outcome of a trigger.
+#[derive(Debug, Clone)]
+pub struct StepResult {
+    pub run: RunRecord,
+    /// The step taken, if one was.
+    pub taken: Option<Step>,
+    /// Set when a hook ignored the event: the step and the hook's message for the actor.
+    pub ignored: Option<(Step, Option<String>)>,
+    /// Jobs to run at once (an escalation after approval, notices), leased to this process.
+    pub(crate) queued: Vec<Job>,
+}
+
+impl StepResult {
+    pub(crate) fn unchanged(run: RunRecord) -> StepResult {
+        StepResult {
+            run,
+            taken: None,
+            ignored: None,
+            queued: Vec::new(),
+        }
+    }
+}
+
+pub(crate) enum Advance {
+    Done(Box<StepResult>),
+    /// Another step committed first; read the run again and retry.
+    Lost,
+}
+
+impl Advance {
+    pub(crate) fn unchanged(run: RunRecord) -> Advance {
+        Advance::Done(Box::new(StepResult::unchanged(run)))
+    }
+}
+
+/// One attempt at moving a run on: the flow, what happened, on whose behalf.
+pub(crate) struct Attempt<'a> {
+    pub context: &'a FlowContext,
+    pub trigger: Trigger,
+    pub actor: &'a User,
+    pub reason: Option<String>,
+    /// The timer (or queued step) being fired, whose lease the commit must still hold.
+    pub job: Option<&'a Job>,
+}
+
+/// Why a phase stopped the step.
+enum Stop {
+    /// A plugin failed during this step: the run is errored.
+    Plugin(Step, CallError),
+    Error(RuntimeError),
+}
+
+impl From<RuntimeError> for Stop {
+    fn from(error: RuntimeError) -> Stop {
+        Stop::Error(error)
+    }
+}
+
+/// What the hooks decided, with the session the step goes on with.
+enum Decision {
+    Take {
+        step: Step,
+        reason: Option<String>,
+        events: Vec<NewEvent>,
+        session: TenantSession,
+    },
+    Ignore {
+        step: Step,
+        message: Option<String>,
+        events: Vec<NewEvent>,
+    },
+}
+
+impl Runner {
+    /// A person acts on a run.
+    pub async fn act(
+        &self,
+        org_id: &str,
+        run_id: &str,
+        actor: &User,
+        action: Action,
+        reason: Option<String>,
+    ) -> Result<StepResult, RuntimeError> {
+        for _ in 0..MAX_RACE_RETRIES {
+            let run = self
+                .store
+                .run(org_id, run_id)
+                .await?
+                .ok_or_else(|| RuntimeError::NotFound(format!("run `{run_id}`")))?;
+            let context = self.context_of(&run).await?;
+            if action == Action::Revoke && !context.flow.params.allow_revoke {
+                return Err(RuntimeError::RevokeNotAllowed(context.flow.name.clone()));
+            }
+            let attempt = Attempt {
+                context: &context,
+                trigger: action.trigger(),
+                actor,
+                reason: reason.clone(),
+                job: None,
+            };
+            match self.advance(&attempt, run, None).await? {
+                Advance::Done(result) => return self.run_queued(*result).await,
+                Advance::Lost => continue,
+            }
+        }
+        Err(RuntimeError::Busy)
+    }
+
+    /// One attempt at moving `run` on; `session` is the plugin session a new request already
+    /// opened. See the module docs for the phases.
+    pub(crate) async fn advance(
+        &self,
+        attempt: &Attempt<'_>,
+        run: RunRecord,
+        session: Option<TenantSession>,
+    ) -> Result<Advance, RuntimeError> {
+        let Some(step) = self.choose(attempt, &run).await? else {
+            return Ok(Advance::unchanged(run));
+        };
+        let decided = self.decide(attempt, &run, step, session).await;
+        let outcome = match decided {
+            Ok(Decision::Ignore {
+                step,
+                message,
+                events,
+            }) => {
+                return self
+                    .commit_ignored(attempt, run, step, message, events)
+                    .await;
+            }
+            Ok(Decision::Take {
+                step,
+                reason,
+                events,
+                session,
+            }) => {
+                self.take(attempt, run.clone(), step, reason, events, session)
+                    .await
+            }
+            Err(stop) => Err(stop),
+        };
+        match outcome {
+            Ok(advance) => Ok(advance),
+            Err(Stop::Plugin(step, error)) => {
+                self.fail(attempt.context, run, step, &error, attempt.job)
+                    .await
+            }
+            Err(Stop::Error(error)) => Err(error),
+        }
+    }
+
+    /// Phase 1: the step `attempt` tries from the run's position. `None` for a stale timer,
+    /// which is spent.
+    async fn choose(
+        &self,
+        attempt: &Attempt<'_>,
+        run: &RunRecord,
+    ) -> Result<Option<Step>, RuntimeError> {
+        let step = assent_engine::attempt(position_of(run), attempt.trigger)?;
+        if step.is_none()
+            && let Some(job) = attempt.job
+        {
+            self.spend(job).await?;
+        }
+        Ok(step)
+    }
+
+    /// Phases 2 and 3: may this person do it, and what the hooks say.
+    async fn decide(
+        &self,
+        attempt: &Attempt<'_>,
+        run: &RunRecord,
+        step: Step,
+        session: Option<TenantSession>,
+    ) -> Result<Decision, Stop> {
+        let context = attempt.context;
+        let mut session = match session {
+            Some(session) => session,
+            None => self
+                .plugins
+                .session(&run.org_id, &context.plugin)
+                .await
+                .map_err(|error| Stop::Plugin(step, error))?,
+        };
+        self.authorize(attempt, run, step, &mut session).await?;
+
+        let origin = match position_of(run) {
+            None => Origin::New,
+            Some(position) => Origin::Run(position.status),
+        };
+        let mut resolver = Resolver::new(origin, step);
+        while let Some(hook) = resolver.next_hook() {
+            let outcome = if context.plugin.implements(Handler::On(hook)) {
+                let event = event_for(hook, attempt.actor, &context.flow, run);
+                session
+                    .session
+                    .on(hook, &event)
+                    .await
+                    .map_err(|error| Stop::Plugin(hook, error))?
+            } else {
+                HookOutcome::Proceed
+            };
+            if let Err(bad) = resolver.feed(outcome) {
+                let error = CallError {
+                    plugin: context.plugin.name().to_owned(),
+                    handler: Handler::On(hook).to_string(),
+                    cause: CallFailure::BadReturn(bad.to_string()),
+                };
+                return Err(Stop::Plugin(hook, error));
+            }
+        }
+        let events: Vec<NewEvent> = resolver
+            .trail()
+            .iter()
+            .map(|decision| {
+                NewEvent::run(
+                    &run.id,
+                    EventKind::Hook,
+                    Some(attempt.actor),
+                    json!({ "hook": Handler::On(decision.hook).to_string(), "outcome": decision.outcome }),
+                )
+            })
+            .collect();
+        Ok(match resolver.resolution() {
+            Resolution::Ignore { step, message } => Decision::Ignore {
+                step,
+                message,
+                events,
+            },
+            Resolution::Take { step, reason } => Decision::Take {
+                step,
+                reason,
+                events,
+                session,
+            },
+        })
+    }
+
+    /// Phase 2: a person's approve, deny or revoke must be allowed by the flow's permissions.
+    async fn authorize(
+        &self,
+        attempt: &Attempt<'_>,
+        run: &RunRecord,
+        step: Step,
+        session: &mut TenantSession,
+    ) -> Result<(), Stop> {
+        let revoke = Trigger::Deescalate {
+            cause: DeescalateCause::Revoke,
+        };
+        if !matches!(attempt.trigger, Trigger::Approve | Trigger::Deny) && attempt.trigger != revoke
+        {
+            return Ok(());
+        }
+        let actor = attempt.actor;
+        let event = event_for(step, actor, &attempt.context.flow, run);
+        let rules = permissions_of(attempt.context, session, &event)
+            .await
+            .map_err(|error| Stop::Plugin(step, error))?;
+        let permissions = permissions::RequestPermissions {
+            rules: &rules,
+            requester: &run.body.requester,
+        };
+        let allowed = match attempt.trigger {
+            Trigger::Approve => permissions.may_approve(actor),
+            Trigger::Deny => permissions.may_deny(actor),
+            _ => permissions.may_revoke(actor),
+        };
+        let Err(forbidden) = allowed else {
+            return Ok(());
+        };
+        let refused = NewEvent::run(
+            &run.id,
+            EventKind::Refused,
+            Some(actor),
+            json!({ "step": step, "reason": forbidden.to_string() }),
+        );
+        self.store
+            .append(&run.org_id, &[refused])
+            .await
+            .map_err(RuntimeError::from)?;
+        Err(Stop::Error(forbidden.into()))
+    }
+
+    /// A hook set the event aside: audit it; a new request ignored by `on_request` is kept,
+    /// cancelled, for the record.
+    async fn commit_ignored(
+        &self,
+        attempt: &Attempt<'_>,
+        mut run: RunRecord,
+        step: Step,
+        message: Option<String>,
+        mut events: Vec<NewEvent>,
+    ) -> Result<Advance, RuntimeError> {
+        events.push(NewEvent::run(
+            &run.id,
+            EventKind::Ignored,
+            Some(attempt.actor),
+            json!({ "step": step, "message": message }),
+        ));
+        let is_new = run.version == 0;
+        if is_new {
+            run.status = assent_engine::RunStatus::Cancelled;
+            run.version = 1;
+            run.body.reason = message.clone();
+        }
+        let write = StepWrite::new(
+            run.org_id.clone(),
+            if is_new {
+                RunWrite::Insert(run.clone())
+            } else {
+                RunWrite::Unchanged
+            },
+        )
+        .completing(self.lease_of(attempt.job))
+        .recording(events);
+        if !matches!(
+            self.store.commit_step(write).await?,
+            StepCommit::Committed { .. }
+        ) {
+            // Our lease ran out and another worker owns this timer now: it fires it.
+            return Ok(Advance::unchanged(run));
+        }
+        Ok(Advance::Done(Box::new(StepResult {
+            ignored: Some((step, message)),
+            ..StepResult::unchanged(run)
+        })))
+    }
+
+    /// Phases 4 and 5: what the step does, its commit, and what follows it.
+    async fn take(
+        &self,
+        attempt: &Attempt<'_>,
+        run: RunRecord,
+        step: Step,
+        hook_reason: Option<String>,
+        events: Vec<NewEvent>,
+        mut session: TenantSession,
+    ) -> Result<Advance, Stop> {
+        let context = attempt.context;
+        let change = transition(position_of(&run), step, &run.body.plan)
+            .map_err(|_| RuntimeError::Rejected(Rejection::NotPending { status: run.status }))?;
+        let output = match change.strategy {
+            Some(call) => self
+                .call_strategy(context, call, attempt.actor, step, &run)
+                .await
+                .map_err(|error| Stop::Plugin(step, error))?,
+            None => None,
+        };
+        let applied = apply(
+            run,
+            StepFacts {
+                change: &change,
+                trigger: attempt.trigger,
+                actor: attempt.actor,
+                // A hook's reason wins over the person's; a step with neither keeps the last.
+                reason: hook_reason.or_else(|| attempt.reason.clone()),
+                output,
+                now: now_millis(),
+                owner: &self.owner,
+                notify: self.notifier.is_some(),
+                fired: attempt.job.is_some(),
+            },
+            events,
+        );
+        let write = StepWrite::new(applied.run.org_id.clone(), applied.write)
+            .completing(self.lease_of(attempt.job))
+            .cancelling_timers(change.cancel_timers)
+            .scheduling(applied.schedule.clone())
+            .recording(applied.events);
+        let run = applied.run;
+        let job_ids = match self
+            .store
+            .commit_step(write)
+            .await
+            .map_err(RuntimeError::from)?
+        {
+            StepCommit::Committed { job_ids } => job_ids,
+            StepCommit::Conflict => return Ok(Advance::Lost),
+            // Our lease ran out and another worker owns this timer now: it will fire it.
+            StepCommit::LeaseLost => return Ok(Advance::unchanged(run)),
+        };
+        if applied
+            .schedule
+            .iter()
+            .any(|timer| timer.leased_to.is_none())
+        {
+            self.wake.notify_one();
+        }
+
+        let mut queued = queued_jobs(&run.org_id, &applied.schedule, job_ids);
+        if context.plugin.implements(Handler::After(step)) {
+            let event = event_for(step, attempt.actor, &context.flow, &run);
+            if let Err(error) = session.session.after(step, &event).await {
+                queued.extend(self.record_plugin_error(&run, step, &error).await?);
+            }
+        }
+        Ok(Advance::Done(Box::new(StepResult {
+            run,
+            taken: Some(step),
+            ignored: None,
+            queued,
+        })))
+    }
+
+    async fn call_strategy(
+        &self,
+        context: &FlowContext,
+        call: StrategyCall,
+        actor: &User,
+        step: Step,
+        run: &RunRecord,
+    ) -> Result<Option<Value>, CallError> {
+        let Some(strategy) = &context.strategy else {
+            return Ok(None);
+        };
+        let event = event_for(step, actor, &context.flow, run);
+        let target = event.target().cloned().unwrap_or_default();
+        let mut session = self.plugins.session(&run.org_id, strategy).await?;
+        match call {
+            StrategyCall::Escalate => session.session.escalate(&target, &event).await,
+            StrategyCall::Deescalate => session.session.deescalate(&target, &event).await,
+        }
+    }
+
+    /// The lease a commit must still hold: the fired job's, held by this process.
+    pub(crate) fn lease_of(&self, job: Option<&Job>) -> Option<(String, String)> {
+        job.map(|job| (job.id.clone(), self.owner.to_string()))
+    }
+}
+
+/// Where the run stands; `None` for a request not stored yet.
+fn position_of(run: &RunRecord) -> Option<Position> {
+    (run.version != 0).then(|| run.position())
+}
+
+/// The flow's permissions for this event; a legacy plugin without `get_permissions` lets
+/// members approve, and self-approval follows its `get_approvers` answer.
+pub(crate) async fn permissions_of(
+    context: &FlowContext,
+    session: &mut TenantSession,
+    event: &assent_types::Event,
+) -> Result<RequestPermission, CallError> {
+    if context.plugin.implements(Handler::GetPermissions) {
+        return session.session.get_permissions(event).await;
+    }
+    let allow_self_approval = if context.plugin.implements(Handler::GetApprovers) {
+        session.session.get_approvers(event).await?.allow_self
+    } else {
+        false
+    };
+    Ok(RequestPermission {
+        webapp_view: Permission::Level(PermissionLevel::Admin),
+        approve_deny: Permission::Level(PermissionLevel::Member),
+        allow_self_approval,
+    })
+}

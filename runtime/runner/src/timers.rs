@@ -1,0 +1,288 @@
+//! Durable timers and queued steps: request expiry, notification timeouts, escalation,
+//! deescalation and notices are rows in `jobs`. The worker claims due rows (leased, so two
+//! processes never fire the same one) and fires each through the step pipeline, whose
+//! commit deletes the row; a crashed worker's lease runs out and another fires it.
+//!
+//! Jobs a step queues for right now (an escalation after approval, notices) are leased to
+//! the process that committed the step, which runs them at once ([`Runner::run_queued`]).
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use assent_engine::{DeescalateCause, Timer, Trigger};
+use assent_store::{Job, NewJob, RunWrite, StepWrite, Task, now_millis};
+use tokio::sync::Semaphore;
+use tokio::task::JoinHandle;
+
+use crate::context::system_user;
+use crate::step::{Advance, Attempt, MAX_RACE_RETRIES, StepResult};
+use crate::{Runner, RuntimeError};
+
+// How long a worker owns a timer it is firing. Longer than any step takes (plugin calls are
+// bounded by their deadlines), short enough that a crashed worker's timers fire soon after.
+pub(crate) const LEASE_MS: i64 = 30_000;
+
+// A failing timer is retried after one second per attempt so far, at most a minute: soon
+// enough for a passing fault, slow enough that a lasting one does not spin.
+const RETRY_STEP_MS: i64 = 1_000;
+const MAX_RETRY_STEPS: i64 = 60;
+
+/// How the worker looks for due timers.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// The longest the worker sleeps between looks. Timers scheduled by this process wake it
+    /// at once; this bounds how late it notices timers other replicas scheduled, and timers
+    /// whose lease ran out after a crash.
+    pub poll: Duration,
+    /// Timers fired at once. Each holds a plugin instance while it runs hooks.
+    pub concurrency: usize,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            // Half a second: replicas' timers fire at most this late, at one cheap indexed
+            // query per idle replica twice a second.
+            poll: Duration::from_millis(500),
+            // Sixteen: enough to keep both cores busy while most firings wait on plugins or
+            // the database, and a sixteenth of the host's 256 instance slots at most.
+            concurrency: 16,
+        }
+    }
+}
+
+impl Runner {
+    /// Starts the worker on the current runtime; it runs until the task is aborted.
+    pub fn spawn_worker(&self, config: WorkerConfig) -> JoinHandle<()> {
+        let runner = self.clone();
+        tokio::spawn(async move { runner.work(config).await })
+    }
+
+    async fn work(self, config: WorkerConfig) {
+        let slots = Arc::new(Semaphore::new(config.concurrency.max(1)));
+        loop {
+            let free = u32::try_from(slots.available_permits())
+                .unwrap_or(u32::MAX)
+                .max(1);
+            let claimed = match self.store.claim_due(&self.owner, LEASE_MS, free).await {
+                Ok(claimed) => claimed,
+                Err(error) => {
+                    tracing::warn!(%error, "could not claim due timers; retrying");
+                    tokio::time::sleep(config.poll).await;
+                    continue;
+                }
+            };
+            let busy = !claimed.is_empty();
+            for job in claimed {
+                let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
+                    return;
+                };
+                let runner = self.clone();
+                tokio::spawn(async move {
+                    if let Err(error) = runner.fire(&job).await {
+                        tracing::warn!(job = %job.id, run = %job.run_id, %error, "timer failed; it will be retried");
+                        let backoff = RETRY_STEP_MS * job.attempts.clamp(1, MAX_RETRY_STEPS);
+                        let _ = runner
+                            .store
+                            .release_job(&job.id, &runner.owner, now_millis() + backoff)
+                            .await;
+                    }
+                    drop(permit);
+                });
+            }
+            if busy {
+                continue;
+            }
+            let sleep = match self.store.next_job_at().await {
+                Ok(Some(next)) => {
+                    let wait = u64::try_from((next - now_millis()).max(0)).unwrap_or(0);
+                    Duration::from_millis(wait).min(config.poll)
+                }
+                _ => config.poll,
+            };
+            tokio::select! {
+                () = tokio::time::sleep(sleep) => {}
+                () = self.wake.notified() => {}
+            }
+        }
+    }
+
+    /// Fires a job this process holds the lease of, then whatever it queued.
+    pub async fn fire(&self, job: &Job) -> Result<(), RuntimeError> {
+        let queued = self.fire_one(job).await?;
+        self.drain(queued).await;
+        Ok(())
+    }
+
+    /// Runs the jobs `result` queued (notices, an escalation after approval) now, in this
+    /// request, and returns the run as they left it. Should this process die first, the
+    /// worker of any replica fires them once their lease is free.
+    pub(crate) async fn run_queued(
+        &self,
+        mut result: StepResult,
+    ) -> Result<StepResult, RuntimeError> {
+        if result.queued.is_empty() {
+            return Ok(result);
+        }
+        self.drain(std::mem::take(&mut result.queued)).await;
+        if let Some(run) = self.store.run(&result.run.org_id, &result.run.id).await? {
+            result.run = run;
+        }
+        Ok(result)
+    }
+
+    /// Runs queued jobs, and the jobs they queue in turn, in order.
+    async fn drain(&self, jobs: Vec<Job>) {
+        let mut work: VecDeque<Job> = jobs.into();
+        while let Some(job) = work.pop_front() {
+            match self.fire_one(&job).await {
+                Ok(queued) => work.extend(queued),
+                Err(error) => {
+                    tracing::warn!(job = %job.id, %error, "queued job failed; the worker retries it");
+                    let _ = self
+                        .store
+                        .release_job(&job.id, &self.owner, now_millis())
+                        .await;
+                    self.wake.notify_one();
+                }
+            }
+        }
+    }
+
+    /// Fires one job; returns the jobs it queued for this process.
+    async fn fire_one(&self, job: &Job) -> Result<Vec<Job>, RuntimeError> {
+        match &job.task {
+            Task::Step(trigger) => self.fire_step(job, *trigger).await,
+            Task::Notice(notice) => self.deliver(job, notice).await,
+        }
+    }
+
+    /// Fires a step job: a timer or a queued step.
+    async fn fire_step(&self, job: &Job, trigger: Trigger) -> Result<Vec<Job>, RuntimeError> {
+        for _ in 0..MAX_RACE_RETRIES {
+            let Some(run) = self.store.run(&job.org_id, &job.run_id).await? else {
+                self.spend(job).await?;
+                return Ok(Vec::new());
+            };
+            let context = self.context_of(&run).await?;
+            // Access is granted to and taken from the requester: they are the event's user,
+            // as in Sym. Forwarding and expiry happen on nobody's behalf.
+            let actor = match trigger {
+                Trigger::Escalate | Trigger::Deescalate { .. } => run.body.requester.clone(),
+                _ => system_user(),
+            };
+            let attempt = Attempt {
+                context: &context,
+                trigger,
+                actor: &actor,
+                reason: None,
+                job: Some(job),
+            };
+            match self.advance(&attempt, run, None).await {
+                Ok(Advance::Done(result)) => return Ok(result.queued),
+                Ok(Advance::Lost) => continue,
+                // A person's trigger would be refused; a timer's is simply spent.
+                Err(RuntimeError::Rejected(_)) => {
+                    self.spend(job).await?;
+                    return Ok(Vec::new());
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        Err(RuntimeError::Busy)
+    }
+
+    /// Drops a timer that has nothing left to do (its run moved on or is gone).
+    pub(crate) async fn spend(&self, job: &Job) -> Result<(), RuntimeError> {
+        let write = StepWrite::new(job.org_id.clone(), RunWrite::Unchanged)
+            .completing(self.lease_of(Some(job)));
+        self.store.commit_step(write).await?;
+        Ok(())
+    }
+}
+
+/// The jobs of `schedule` (committed as `job_ids`) that this process runs itself.
+pub(crate) fn queued_jobs(org_id: &str, schedule: &[NewJob], job_ids: Vec<String>) -> Vec<Job> {
+    schedule
+        .iter()
+        .zip(job_ids)
+        .filter(|(job, _)| job.leased_to.is_some())
+        .map(|(job, id)| Job {
+            id,
+            org_id: org_id.to_owned(),
+            run_id: job.run_id.clone(),
+            task: job.task.clone(),
+            due_at: job.due_at,
+            attempts: 1,
+        })
+        .collect()
+}
+
+/// The timer's job, due relative to `now`.
+pub(crate) fn timer_job(run_id: &str, timer: Timer, now: i64, owner: &str) -> NewJob {
+    let after = |seconds: u64| {
+        now.saturating_add(i64::try_from(seconds.saturating_mul(1000)).unwrap_or(i64::MAX))
+    };
+    let (trigger, due_at) = match timer {
+        Timer::NotificationTimeout {
+            notification,
+            after: seconds,
+        } => (
+            Trigger::NotificationTimeout { notification },
+            after(seconds),
+        ),
+        Timer::RequestTimeout { after: seconds } => (Trigger::RequestTimeout, after(seconds)),
+        Timer::Escalate => (Trigger::Escalate, now),
+        Timer::Deescalate { after: seconds } => (
+            Trigger::Deescalate {
+                cause: DeescalateCause::Expiry,
+            },
+            after(seconds),
+        ),
+    };
+    // A queued escalation is run by the process that queued it, straight after the approval
+    // commits; it is leased to that process so no worker takes it meanwhile. Should the
+    // process die first, the lease runs out and any worker fires it.
+    let leased_to = (timer == Timer::Escalate).then(|| (owner.to_owned(), now + LEASE_MS));
+    NewJob {
+        run_id: run_id.to_owned(),
+        task: Task::Step(trigger),
+        due_at,
+        leased_to,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timers_fall_due_relative_to_now_and_only_escalation_is_leased() {
+        let now = 5_000;
+        let expiry = timer_job("r", Timer::RequestTimeout { after: 2 }, now, "w");
+        assert_eq!(expiry.due_at, 7_000);
+        assert_eq!(expiry.leased_to, None);
+        let escalate = timer_job("r", Timer::Escalate, now, "w");
+        assert_eq!(escalate.due_at, now);
+        assert_eq!(escalate.leased_to, Some(("w".to_owned(), now + LEASE_MS)));
+        let far = timer_job("r", Timer::Deescalate { after: u64::MAX }, now, "w");
+        assert_eq!(
+            far.due_at,
+            i64::MAX,
+            "a huge duration saturates instead of wrapping"
+        );
+    }
+
+    #[test]
+    fn only_jobs_leased_to_this_process_are_queued() {
+        let schedule = [
+            timer_job("r", Timer::Escalate, 0, "w"),
+            timer_job("r", Timer::RequestTimeout { after: 1 }, 0, "w"),
+        ];
+        let queued = queued_jobs("o", &schedule, vec!["j1".into(), "j2".into()]);
+        assert_eq!(queued.len(), 1);
+        assert_eq!(queued[0].id, "j1");
+        assert_eq!(queued[0].task, Task::Step(Trigger::Escalate));
+    }
+}
