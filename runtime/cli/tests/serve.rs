@@ -215,3 +215,41 @@ async fn two_servers_on_one_postgres_fire_each_timer_once() {
     }
     eprintln!("timers were fired by {} worker(s)", workers.len());
 }
+
+/// The demo's flows go through the same validation as `PUT /flows`: an example whose
+/// field default does not fit its field stops the start with the reason, not later.
+#[test]
+fn an_example_flow_with_a_bad_default_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let examples = dir.path().join("flows");
+    std::fs::create_dir_all(&examples).unwrap();
+    std::fs::write(examples.join("echo.wasm"), plugin_bytes("echo-plugin")).unwrap();
+    std::fs::write(
+        examples.join("broken.json"),
+        json!({
+            "name": "broken",
+            "plugin": "echo.wasm",
+            "fields": [{ "name": "duration", "type": "duration", "default": "forever" }],
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let database = assent_tests::sqlite_database();
+    let output = Command::new(env!("CARGO_BIN_EXE_assent"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--examples"])
+        .arg(&examples)
+        .arg("--database")
+        .arg(&database.url)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "the server started: {stderr}");
+    assert!(
+        stderr.contains("example flow `broken` was refused: a default does not fit its field")
+            && stderr.contains("duration"),
+        "{stderr}"
+    );
+}
