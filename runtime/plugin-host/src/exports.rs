@@ -5,30 +5,29 @@
 //! index is resolved when the plugin loads, its type is checked against exactly the Rust types
 //! used to call it on the first instance (the one that answers `describe`), and later instances
 //! reuse that check.
+//!
+//! Each contract version lists its exports with [`plugin_exports!`] (see
+//! `contract::v0_1_0::calls`); this module knows no version.
 
-use wasmtime::component::{ComponentExportIndex, Instance, InstancePre, TypedFunc};
-use wasmtime::{AsContextMut, Store};
-
-use crate::contract::v0_1_0::wit;
-use crate::state::CallState;
-
-type PluginResult<T> = Result<T, wit::PluginError>;
-
+/// Declares `Exports`: one plugin's export indices, with `resolve`, `check`, and one async
+/// method per export that calls it on an instance.
 macro_rules! plugin_exports {
     ($(
         $(#[$doc:meta])*
         $field:ident: $interface:literal . $name:literal ($($param:ty),*) -> $ret:ty;
     )*) => {
         /// Export indices of one plugin. Invariant: `check` has succeeded for the component
-        /// they were resolved from before any accessor is used.
+        /// they were resolved from before any export is called.
         #[derive(Debug)]
         pub(crate) struct Exports {
-            $( $field: ComponentExportIndex, )*
+            $( $field: ::wasmtime::component::ComponentExportIndex, )*
         }
 
         impl Exports {
             /// Resolves every export's index; names the first one missing.
-            pub(crate) fn resolve(pre: &InstancePre<CallState>) -> Result<Exports, String> {
+            pub(crate) fn resolve(
+                pre: &::wasmtime::component::InstancePre<$crate::state::CallState>,
+            ) -> Result<Exports, String> {
                 let component = pre.component();
                 Ok(Exports {
                     $( $field: {
@@ -45,9 +44,10 @@ macro_rules! plugin_exports {
             /// Checks every export's type against the types the host calls it with.
             pub(crate) fn check(
                 &self,
-                store: &mut Store<CallState>,
-                instance: &Instance,
+                store: &mut ::wasmtime::Store<$crate::state::CallState>,
+                instance: &::wasmtime::component::Instance,
             ) -> Result<(), String> {
+                use ::wasmtime::AsContextMut as _;
                 $(
                     instance
                         .get_typed_func::<($($param,)*), ($ret,)>(store.as_context_mut(), &self.$field)
@@ -58,36 +58,29 @@ macro_rules! plugin_exports {
 
             $(
                 $(#[$doc])*
-                pub(crate) fn $field(
+                pub(crate) async fn $field(
                     &self,
-                    store: &mut Store<CallState>,
-                    instance: &Instance,
-                ) -> wasmtime::Result<TypedFunc<($($param,)*), ($ret,)>> {
+                    store: &mut ::wasmtime::Store<$crate::state::CallState>,
+                    instance: &::wasmtime::component::Instance,
+                    params: ($($param,)*),
+                ) -> ::wasmtime::Result<$ret> {
+                    use ::wasmtime::AsContextMut as _;
                     let func = instance
                         .get_func(store.as_context_mut(), &self.$field)
-                        .ok_or_else(|| wasmtime::format_err!("the plugin has no `{}` export", $name))?;
+                        .ok_or_else(|| ::wasmtime::format_err!("the plugin has no `{}` export", $name))?;
                     // SAFETY: `check` verified this export of this component against exactly
                     // these parameter and result types (see the invariant on `Exports`); every
                     // instance of a component has the same export types.
                     #[allow(unsafe_code)]
-                    let typed = unsafe { TypedFunc::new_unchecked(func) };
-                    Ok(typed)
+                    let typed = unsafe {
+                        ::wasmtime::component::TypedFunc::<($($param,)*), ($ret,)>::new_unchecked(func)
+                    };
+                    let (result,) = typed.call_async(store, params).await?;
+                    Ok(result)
                 }
             )*
         }
     };
 }
 
-plugin_exports! {
-    describe: "assent:flow/meta@0.1.0" . "describe" () -> wit::Manifest;
-    get_permissions: "assent:flow/flow@0.1.0" . "get-permissions" (wit::Event) -> PluginResult<wit::RequestPermission>;
-    get_request_notifications: "assent:flow/flow@0.1.0" . "get-request-notifications" (wit::Event) -> PluginResult<Vec<wit::Notification>>;
-    get_approvers: "assent:flow/flow@0.1.0" . "get-approvers" (wit::Event) -> PluginResult<wit::Approvers>;
-    get_identity: "assent:flow/flow@0.1.0" . "get-identity" (wit::Event) -> PluginResult<Option<String>>;
-    get_timeout: "assent:flow/flow@0.1.0" . "get-timeout" (wit::Event) -> PluginResult<Option<u64>>;
-    on_step: "assent:flow/flow@0.1.0" . "on-step" (wit::Step, wit::Event) -> PluginResult<wit::HookOutcome>;
-    after_step: "assent:flow/flow@0.1.0" . "after-step" (wit::Step, wit::Event) -> PluginResult<()>;
-    fetch_remote_identity: "assent:flow/strategy@0.1.0" . "fetch-remote-identity" (wit::User) -> PluginResult<Option<String>>;
-    escalate: "assent:flow/strategy@0.1.0" . "escalate" (wit::Target, wit::Event) -> PluginResult<Option<String>>;
-    deescalate: "assent:flow/strategy@0.1.0" . "deescalate" (wit::Target, wit::Event) -> PluginResult<Option<String>>;
-}
+pub(crate) use plugin_exports;

@@ -4,13 +4,12 @@ use std::sync::Arc;
 
 use tokio::sync::Semaphore;
 use wasmtime::Engine;
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::Linker;
 
 use crate::config::HostConfig;
-use crate::contract::v0_1_0;
+use crate::contract;
 use crate::engine::{self, EpochTicker};
 use crate::error::{HostError, LoadError};
-use crate::exports::Exports;
 use crate::load;
 use crate::plugin::{Compiled, Plugin};
 use crate::state::CallState;
@@ -45,11 +44,8 @@ impl PluginHost {
         let mut linker = Linker::<CallState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|error| HostError::Link(format!("{error:#}")))?;
-        v0_1_0::assent::flow::log::add_to_linker::<CallState, HasSelf<CallState>>(
-            &mut linker,
-            |state| state,
-        )
-        .map_err(|error| HostError::Link(format!("{error:#}")))?;
+        contract::add_to_linker(&mut linker)
+            .map_err(|error| HostError::Link(format!("{error:#}")))?;
         if let Some(dir) = &config.cache_dir {
             std::fs::create_dir_all(dir).map_err(|error| HostError::CacheDir {
                 path: dir.display().to_string(),
@@ -101,14 +97,15 @@ impl PluginHost {
             .linker
             .instantiate_pre(&component)
             .map_err(|error| LoadError::ContractMismatch {
-                version: version.to_owned(),
+                version: version.to_string(),
                 reason: format!("{error:#}"),
             })?;
-        let exports =
-            Exports::resolve(&instance_pre).map_err(|reason| LoadError::ContractMismatch {
-                version: version.to_owned(),
+        let exports = version.resolve_exports(&instance_pre).map_err(|reason| {
+            LoadError::ContractMismatch {
+                version: version.to_string(),
                 reason,
-            })?;
+            }
+        })?;
 
         let compiled = Compiled {
             host: self.clone(),
@@ -117,7 +114,6 @@ impl PluginHost {
             exports,
             hash,
             size: bytes.len(),
-            version,
         };
         Plugin::describe(compiled).await
     }

@@ -3,16 +3,24 @@
 //!
 //! The phases, each in its own module:
 //! - [`load`]: check the bytes, compile them once (or reuse the artifact cached on disk by
-//!   content hash and engine version), check the component against the contract, and ask it
-//!   (`meta.describe`) which handlers it implements;
+//!   content hash and engine version), check the component against the contract, find its
+//!   contract version, and ask it (`meta.describe`) which handlers it implements;
 //! - [`plugin`]: a [`Session`] instantiates the plugin from its pre-linked `InstancePre` in
-//!   a pooled slot and calls handlers under the per-call [`Limits`];
-//! - [`contract`]: each frozen WIT version's bindings and its conversions to `assent-types`.
+//!   a pooled slot (or takes one prepared ahead of time) and calls handlers under the per-call
+//!   [`Limits`];
+//! - [`contract`]: each frozen WIT version's bindings, exports and conversions to
+//!   `assent-types`, behind one version-neutral API: a `Call` in, a `Reply` out. It is the only
+//!   module that names a contract version.
+//!
+//! Around them: `host` holds the engine, the linker and the instance slots; `exports` resolves
+//! and type-checks a plugin's exports once; `state` is what each instance's store holds (sealed
+//! WASI, memory limiter, log); `classify` turns wasmtime's errors into a [`CallFailure`].
 //!
 //! Plugins get a sealed WASI (no files, sockets, environment or stdin; stdout and stderr
 //! captured) and the `log` import. Every failure is a [`CallError`] naming the plugin, the
 //! handler and the cause; nothing a plugin does can panic the host.
 
+mod classify;
 mod config;
 pub mod contract;
 mod engine;

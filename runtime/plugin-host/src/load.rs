@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-use crate::contract::{self, SUPPORTED_VERSIONS};
+use crate::contract::{self, ContractVersion};
 use crate::error::LoadError;
 
 const WASM_MAGIC: &[u8; 4] = b"\0asm";
@@ -134,11 +134,12 @@ fn store_artifact(component: &Component, path: &Path) -> Result<(), LoadError> {
         .map_err(|error| cache_error(error.error.to_string()))
 }
 
-/// Finds the contract version the component targets and refuses imports the host lacks.
+/// Finds the contract version the component targets (refusing one this host does not run)
+/// and refuses imports the host lacks.
 pub(crate) fn check_contract(
     engine: &Engine,
     component: &Component,
-) -> Result<&'static str, LoadError> {
+) -> Result<ContractVersion, LoadError> {
     let component_type = component.component_type();
 
     for (import, _) in component_type.imports(engine) {
@@ -168,15 +169,7 @@ pub(crate) fn check_contract(
             },
         });
     };
-    let version = &meta[meta_prefix.len()..];
-    SUPPORTED_VERSIONS
-        .iter()
-        .find(|supported| **supported == version)
-        .copied()
-        .ok_or_else(|| LoadError::UnsupportedVersion {
-            found: version.to_owned(),
-            supported: SUPPORTED_VERSIONS.join(", "),
-        })
+    meta[meta_prefix.len()..].parse()
 }
 
 #[cfg(test)]

@@ -8,7 +8,6 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::config::Limits;
-use crate::contract::v0_1_0::assent::flow::log as wit_log;
 use crate::output::CapturedOutput;
 
 /// One line a plugin wrote through the `log` import.
@@ -120,6 +119,16 @@ impl CallState {
             deadline: limits.deadline,
         }
     }
+
+    /// Keeps a line the plugin logged (through any contract version's `log` import).
+    pub(crate) fn record_log(&mut self, record: LogRecord) {
+        // A plugin may log in a loop; keep a bounded number of records (a thousand is far
+        // more than any handler's useful log and a few hundred kilobytes at most).
+        const MAX_RECORDS: usize = 1_000;
+        if self.logs.len() < MAX_RECORDS {
+            self.logs.push(record);
+        }
+    }
 }
 
 /// A sealed WASI context: no files, no sockets, no environment, no arguments, no stdin;
@@ -146,27 +155,5 @@ impl WasiView for CallState {
         } = self;
         let ctx = wasi.get_or_insert_with(|| sealed_wasi(stdout, stderr));
         WasiCtxView { ctx, table }
-    }
-}
-
-impl wit_log::Host for CallState {
-    fn log(&mut self, level: wit_log::Level, message: String, fields: Vec<(String, String)>) {
-        let level = match level {
-            wit_log::Level::Trace => LogLevel::Trace,
-            wit_log::Level::Debug => LogLevel::Debug,
-            wit_log::Level::Info => LogLevel::Info,
-            wit_log::Level::Warn => LogLevel::Warn,
-            wit_log::Level::Error => LogLevel::Error,
-        };
-        // A plugin may log in a loop; keep a bounded number of records (a thousand is far
-        // more than any handler's useful log and a few hundred kilobytes at most).
-        const MAX_RECORDS: usize = 1_000;
-        if self.logs.len() < MAX_RECORDS {
-            self.logs.push(LogRecord {
-                level,
-                message,
-                fields,
-            });
-        }
     }
 }

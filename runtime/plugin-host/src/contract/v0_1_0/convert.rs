@@ -1,18 +1,10 @@
-//! `assent:flow@0.1.0`: bindings and conversions to and from the host's types.
+//! Conversions between `assent:flow@0.1.0`'s types and the host's own (`assent-types`).
 
 use assent_types as host;
 
-wasmtime::component::bindgen!({
-    path: "../../wit/0.1.0",
-    world: "plugin",
-    // The host uses these bindings for the contract's types and the `log` import; exports are
-    // called through `crate::exports`, which resolves and type-checks them once per plugin.
-});
-
-pub use assent::flow::types as wit;
-pub use wit::Handler as WitHandler;
-
-pub const VERSION: &str = "0.1.0";
+use super::assent::flow::log::Level;
+use super::{WitHandler, wit};
+use crate::state::LogLevel;
 
 fn pairs(map: &std::collections::BTreeMap<String, String>) -> Vec<(String, String)> {
     map.iter()
@@ -286,6 +278,18 @@ impl From<WitHandler> for host::Handler {
             WitHandler::FetchRemoteIdentity => host::Handler::FetchRemoteIdentity,
             WitHandler::Escalate => host::Handler::Escalate,
             WitHandler::Deescalate => host::Handler::Deescalate,
+        }
+    }
+}
+
+impl From<Level> for LogLevel {
+    fn from(level: Level) -> Self {
+        match level {
+            Level::Trace => LogLevel::Trace,
+            Level::Debug => LogLevel::Debug,
+            Level::Info => LogLevel::Info,
+            Level::Warn => LogLevel::Warn,
+            Level::Error => LogLevel::Error,
         }
     }
 }
