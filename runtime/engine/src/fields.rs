@@ -163,19 +163,6 @@ fn check_field(field: &PromptField, input: &Value) -> Result<FieldValue, FieldEr
         }
     };
     let int = |value: &Value, expected| value.as_i64().ok_or_else(|| wrong(expected, value));
-    let user = |id: String| {
-        if id.contains('@') {
-            User {
-                email: id,
-                ..User::default()
-            }
-        } else {
-            User {
-                id,
-                ..User::default()
-            }
-        }
-    };
     let value = match field.field_type {
         FieldType::String => {
             let text = string(input, "a string")?;
@@ -208,40 +195,14 @@ fn check_field(field: &PromptField, input: &Value) -> Result<FieldValue, FieldEr
             Value::Bool(flag) => FieldValue::Bool(*flag),
             other => return Err(wrong("`true` or `false`", other)),
         },
-        FieldType::Duration => {
-            let seconds = match input {
-                Value::Number(number) => number.as_u64().ok_or_else(|| {
-                    wrong("a whole number of seconds or a length such as `1h`", input)
-                })?,
-                Value::String(text) => {
-                    parse_duration(text).ok_or_else(|| FieldError::BadDuration {
-                        field: name.clone(),
-                        value: text.clone(),
-                    })?
-                }
-                other => return Err(wrong("a number of seconds or a length such as `1h`", other)),
-            };
-            if !field.allowed_values.is_empty()
-                && !field
-                    .allowed_values
-                    .iter()
-                    .any(|allowed| parse_duration(allowed) == Some(seconds))
-            {
-                return Err(FieldError::NotAllowed {
-                    field: name.clone(),
-                    value: input
-                        .as_str()
-                        .map_or_else(|| seconds.to_string(), str::to_owned),
-                    allowed: field.allowed_values.join(", "),
-                });
-            }
-            FieldValue::Duration(seconds)
+        FieldType::Duration => FieldValue::Duration(check_duration(field, input)?),
+        FieldType::SlackUser => {
+            FieldValue::SlackUser(user_named(string(input, "a user id or email")?))
         }
-        FieldType::SlackUser => FieldValue::SlackUser(user(string(input, "a user id or email")?)),
         FieldType::SlackUserList => FieldValue::SlackUserList(
             strings(input, "an array of user ids or emails")?
                 .into_iter()
-                .map(user)
+                .map(user_named)
                 .collect(),
         ),
         FieldType::Target => {
@@ -255,6 +216,56 @@ fn check_field(field: &PromptField, input: &Value) -> Result<FieldValue, FieldEr
         }
     };
     Ok(value)
+}
+
+/// A duration field: seconds, or a length such as `1h`; with allowed values, one of them.
+fn check_duration(field: &PromptField, input: &Value) -> Result<u64, FieldError> {
+    let name = &field.name;
+    let wrong = |expected: &'static str, value: &Value| FieldError::WrongType {
+        field: name.clone(),
+        expected,
+        found: json_kind(value),
+    };
+    let seconds = match input {
+        Value::Number(number) => number
+            .as_u64()
+            .ok_or_else(|| wrong("a whole number of seconds or a length such as `1h`", input))?,
+        Value::String(text) => parse_duration(text).ok_or_else(|| FieldError::BadDuration {
+            field: name.clone(),
+            value: text.clone(),
+        })?,
+        other => return Err(wrong("a number of seconds or a length such as `1h`", other)),
+    };
+    if !field.allowed_values.is_empty()
+        && !field
+            .allowed_values
+            .iter()
+            .any(|allowed| parse_duration(allowed) == Some(seconds))
+    {
+        return Err(FieldError::NotAllowed {
+            field: name.clone(),
+            value: input
+                .as_str()
+                .map_or_else(|| seconds.to_string(), str::to_owned),
+            allowed: field.allowed_values.join(", "),
+        });
+    }
+    Ok(seconds)
+}
+
+/// A user named in a field: by email if it has an `@`, else by id.
+fn user_named(id: String) -> User {
+    if id.contains('@') {
+        User {
+            email: id,
+            ..User::default()
+        }
+    } else {
+        User {
+            id,
+            ..User::default()
+        }
+    }
 }
 
 #[cfg(test)]

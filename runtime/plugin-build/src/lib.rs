@@ -91,7 +91,43 @@ pub fn build_rust(
     ensure_guest_target()?;
 
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut command = Command::new(&cargo);
+    let mut command = guest_build(&cargo, &manifest, options);
+    let mut child = command.spawn().map_err(|error| BuildError::Spawn {
+        program: cargo.clone(),
+        reason: error.to_string(),
+    })?;
+    let stderr_reader = child.stderr.take().map(|stderr| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut text);
+            text
+        })
+    });
+
+    let components = match child.stdout.take() {
+        Some(stdout) => read_cargo_messages(stdout, &mut progress),
+        None => Vec::new(),
+    };
+
+    let status = child.wait().map_err(|error| BuildError::Spawn {
+        program: cargo,
+        reason: error.to_string(),
+    })?;
+    let stderr = stderr_reader
+        .and_then(|reader| reader.join().ok())
+        .unwrap_or_default();
+    if !status.success() {
+        return Err(BuildError::Compile { stderr });
+    }
+    if components.is_empty() {
+        return Err(BuildError::NoComponent);
+    }
+    Ok(components)
+}
+
+/// `cargo build` of the guest crate at `manifest` for the guest target.
+fn guest_build(cargo: &str, manifest: &Path, options: &BuildOptions) -> Command {
+    let mut command = Command::new(cargo);
     command
         .arg("build")
         .arg("--quiet")
@@ -99,7 +135,7 @@ pub fn build_rust(
         .args(["--target", GUEST_TARGET])
         .args(["--message-format", "json-render-diagnostics"])
         .arg("--manifest-path")
-        .arg(&manifest);
+        .arg(manifest);
     for setting in GUEST_PROFILE {
         command.args(["--config", setting]);
     }
@@ -116,71 +152,50 @@ pub fn build_rust(
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    command
+}
 
-    let mut child = command.spawn().map_err(|error| BuildError::Spawn {
-        program: cargo.clone(),
-        reason: error.to_string(),
-    })?;
-    let stderr_reader = child.stderr.take().map(|stderr| {
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut text);
-            text
-        })
-    });
-
+/// Reads cargo's JSON messages: reports progress, and collects the components built.
+fn read_cargo_messages(
+    stdout: std::process::ChildStdout,
+    progress: &mut impl FnMut(Progress),
+) -> Vec<BuiltComponent> {
     let mut components = Vec::new();
     let mut count = 0;
-    if let Some(stdout) = child.stdout.take() {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let Ok(message) = serde_json::from_str::<CargoMessage>(&line) else {
-                continue;
-            };
-            match message {
-                CargoMessage::CompilerArtifact {
-                    target, filenames, ..
-                } => {
-                    count += 1;
-                    progress(Progress::Compiled {
-                        name: target.name.clone(),
-                        count,
-                    });
-                    if target.kind.iter().any(|kind| kind == "cdylib") {
-                        components.extend(
-                            filenames
-                                .into_iter()
-                                .filter(|file| file.extension().is_some_and(|ext| ext == "wasm"))
-                                .map(|path| BuiltComponent {
-                                    package: target.name.replace('_', "-"),
-                                    path,
-                                }),
-                        );
-                    }
+    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        let Ok(message) = serde_json::from_str::<CargoMessage>(&line) else {
+            continue;
+        };
+        match message {
+            CargoMessage::CompilerArtifact {
+                target, filenames, ..
+            } => {
+                count += 1;
+                progress(Progress::Compiled {
+                    name: target.name.clone(),
+                    count,
+                });
+                if target.kind.iter().any(|kind| kind == "cdylib") {
+                    components.extend(
+                        filenames
+                            .into_iter()
+                            .filter(|file| file.extension().is_some_and(|ext| ext == "wasm"))
+                            .map(|path| BuiltComponent {
+                                package: target.name.replace('_', "-"),
+                                path,
+                            }),
+                    );
                 }
-                CargoMessage::CompilerMessage { message } => {
-                    if let Some(rendered) = message.rendered {
-                        progress(Progress::Diagnostic { rendered });
-                    }
-                }
-                CargoMessage::Other => {}
             }
+            CargoMessage::CompilerMessage { message } => {
+                if let Some(rendered) = message.rendered {
+                    progress(Progress::Diagnostic { rendered });
+                }
+            }
+            CargoMessage::Other => {}
         }
     }
-
-    let status = child.wait().map_err(|error| BuildError::Spawn {
-        program: cargo,
-        reason: error.to_string(),
-    })?;
-    let stderr = stderr_reader
-        .and_then(|reader| reader.join().ok())
-        .unwrap_or_default();
-    if !status.success() {
-        return Err(BuildError::Compile { stderr });
-    }
-    if components.is_empty() {
-        return Err(BuildError::NoComponent);
-    }
-    Ok(components)
+    components
 }
 
 /// Installs the guest target through rustup when it is missing, so a fresh machine with

@@ -2,7 +2,7 @@
 //! jobs it schedules (timers and notices), its audit entries. Pure — no plugin, store or
 //! clock (`now` is given) — so every step's effects are tested here without I/O.
 
-use assent_engine::{DeescalateCause, Transition, Trigger, notice};
+use assent_engine::{DeescalateCause, RunStatus, Transition, Trigger, notice};
 use assent_store::{EventKind, NewEvent, NewJob, RunRecord, RunWrite, Task};
 use assent_types::User;
 use serde_json::{Value, json};
@@ -46,89 +46,11 @@ pub struct Applied {
 
 /// Applies the step decided by `facts.change` to `run`.
 pub fn apply(mut run: RunRecord, facts: StepFacts<'_>, mut events: Vec<NewEvent>) -> Applied {
-    let StepFacts {
-        change,
-        trigger,
-        actor,
-        reason,
-        output,
-        now,
-        owner,
-        notify,
-        fired,
-    } = facts;
-    let step = change.step;
     let is_new = run.version == 0;
     let from = run.status;
-    run.status = change.status;
-    run.notification = change.notification;
-    run.version += 1;
-    run.updated_at = now;
-    if let Some(reason) = reason {
-        run.body.reason = Some(reason);
-    }
-    run.body.run.actors.insert(step, actor.clone());
-    run.body.acted_at.insert(step, now);
-    if let Some(reason) = &run.body.reason {
-        run.body
-            .run
-            .contexts
-            .insert(step, json!({ "reason": reason }));
-    }
-    if let Some(output) = &output {
-        run.body
-            .outputs
-            .insert(step.as_str().to_owned(), output.clone());
-    }
-
-    let notices = notice::after_step(step, change.notify);
-    let mut schedule = if notify {
-        notice_jobs(&run.id, notices, now, owner)
-    } else {
-        Vec::new()
-    };
-    schedule.extend(
-        change
-            .schedule
-            .iter()
-            .map(|timer| timer_job(&run.id, *timer, now, owner)),
-    );
-    if let Some(deescalate) = schedule.iter().find(|job| {
-        matches!(
-            job.task,
-            Task::Step(Trigger::Deescalate {
-                cause: DeescalateCause::Expiry
-            })
-        )
-    }) {
-        run.body.access_until = Some(deescalate.due_at);
-    }
-
-    events.push(NewEvent::run(
-        &run.id,
-        EventKind::Step(step),
-        Some(actor),
-        json!({
-            "trigger": trigger,
-            "from": if is_new { Value::Null } else { json!(from) },
-            "status": run.status,
-            "reason": run.body.reason,
-            "output": output,
-            // Which process fired a timer, for following a run across replicas.
-            "worker": fired.then_some(owner),
-        }),
-    ));
-    if let Some(index) = change.notify
-        && let Some(notification) = run.body.notifications.get(index as usize)
-    {
-        events.push(NewEvent::run(
-            &run.id,
-            EventKind::Notify,
-            None,
-            json!({ "notification": index, "destinations": notification.destinations, "timeout": notification.timeout }),
-        ));
-    }
-
+    advance_run(&mut run, &facts);
+    let schedule = schedule(&mut run, &facts);
+    events.extend(step_entries(&run, &facts, (!is_new).then_some(from)));
     let write = if is_new {
         RunWrite::Insert(run.clone())
     } else {
@@ -142,9 +64,88 @@ pub fn apply(mut run: RunRecord, facts: StepFacts<'_>, mut events: Vec<NewEvent>
     }
 }
 
+/// The run's new state, version, actors, reason and strategy output.
+fn advance_run(run: &mut RunRecord, facts: &StepFacts<'_>) {
+    let step = facts.change.step;
+    run.status = facts.change.status;
+    run.notification = facts.change.notification;
+    run.version += 1;
+    run.updated_at = facts.now;
+    if let Some(reason) = &facts.reason {
+        run.body.reason = Some(reason.clone());
+    }
+    run.body.run.actors.insert(step, facts.actor.clone());
+    run.body.acted_at.insert(step, facts.now);
+    if let Some(reason) = &run.body.reason {
+        run.body
+            .run
+            .contexts
+            .insert(step, json!({ "reason": reason }));
+    }
+    if let Some(output) = &facts.output {
+        run.body
+            .outputs
+            .insert(step.as_str().to_owned(), output.clone());
+    }
+}
+
+/// The step's notices, then its timers; a scheduled deescalation says when access ends.
+fn schedule(run: &mut RunRecord, facts: &StepFacts<'_>) -> Vec<NewJob> {
+    let change = facts.change;
+    let mut schedule = if facts.notify {
+        let notices = notice::after_step(change.step, change.notify);
+        notice_jobs(&run.id, notices, facts.now, facts.owner)
+    } else {
+        Vec::new()
+    };
+    schedule.extend(
+        change
+            .schedule
+            .iter()
+            .map(|timer| timer_job(&run.id, *timer, facts.now, facts.owner)),
+    );
+    let expiry = Task::Step(Trigger::Deescalate {
+        cause: DeescalateCause::Expiry,
+    });
+    if let Some(deescalate) = schedule.iter().find(|job| job.task == expiry) {
+        run.body.access_until = Some(deescalate.due_at);
+    }
+    schedule
+}
+
+/// The step's audit entry (`from` is `None` for a new run), and the notification's.
+fn step_entries(run: &RunRecord, facts: &StepFacts<'_>, from: Option<RunStatus>) -> Vec<NewEvent> {
+    let change = facts.change;
+    let mut events = vec![NewEvent::run(
+        &run.id,
+        EventKind::Step(change.step),
+        Some(facts.actor),
+        json!({
+            "trigger": facts.trigger,
+            "from": from,
+            "status": run.status,
+            "reason": run.body.reason,
+            "output": facts.output,
+            // Which process fired a timer, for following a run across replicas.
+            "worker": facts.fired.then_some(facts.owner),
+        }),
+    )];
+    if let Some(index) = change.notify
+        && let Some(notification) = run.body.notifications.get(index as usize)
+    {
+        events.push(NewEvent::run(
+            &run.id,
+            EventKind::Notify,
+            None,
+            json!({ "notification": index, "destinations": notification.destinations, "timeout": notification.timeout }),
+        ));
+    }
+    events
+}
+
 #[cfg(test)]
 mod tests {
-    use assent_engine::{FlowPlan, Notice, RunStatus, transition};
+    use assent_engine::{FlowPlan, Notice, transition};
     use assent_store::RunBody;
     use assent_types::{Destination, Notification, Role, Step};
 

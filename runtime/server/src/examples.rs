@@ -108,12 +108,7 @@ pub async fn provision(
     plugins: &BTreeMap<PathBuf, Vec<u8>>,
     tokens_file: &Path,
 ) -> Result<DemoTokens, ExampleError> {
-    let store = runner.store();
-    let tokens_error = |source| ExampleError::Tokens {
-        path: tokens_file.display().to_string(),
-        source,
-    };
-    let (org_id, tokens) = match store.organization_by_slug(DEMO_ORG).await? {
+    let (org_id, tokens) = match runner.store().organization_by_slug(DEMO_ORG).await? {
         Some(org) => {
             let tokens = std::fs::read_to_string(tokens_file)
                 .ok()
@@ -121,74 +116,92 @@ pub async fn provision(
                 .unwrap_or_default();
             (org.id, tokens)
         }
-        None => {
-            let created = runner
-                .create_organization(DEMO_ORG, "Demo", "admin@demo.test")
-                .await?;
-            let org_id = created.organization.id.clone();
-            let mut tokens = BTreeMap::from([("admin".to_owned(), created.token)]);
-            for name in ["ann", "bob"] {
-                let member = NewUser {
-                    email: format!("{name}@demo.test"),
-                    username: Some(name.to_owned()),
-                    first_name: None,
-                    last_name: None,
-                    role: Role::Member,
-                    identities: Vec::new(),
-                };
-                let user = runner.put_user(&org_id, None, member).await?;
-                let token = runner.create_token(&org_id, None, &user, "demo").await?;
-                tokens.insert(name.to_owned(), token);
-            }
-            let tokens = DemoTokens(tokens);
-            if let Some(parent) = tokens_file.parent() {
-                std::fs::create_dir_all(parent).map_err(tokens_error)?;
-            }
-            let text = serde_json::to_string_pretty(&tokens).unwrap_or_default();
-            std::fs::write(tokens_file, text).map_err(tokens_error)?;
-            (org_id, tokens)
-        }
+        None => create_demo(runner, tokens_file).await?,
     };
-
     for example in examples {
-        let plugin_hash = upload(runner, &org_id, &example.plugin, plugins).await?;
-        let strategy_hash = match &example.strategy {
-            Some(path) => Some(upload(runner, &org_id, path, plugins).await?),
-            None => None,
-        };
-        let definition = FlowDefinition {
-            name: example.name.clone(),
-            label: example.label.clone(),
-            environment: None,
-            vars: example.vars.clone(),
-            fields: example.fields.clone(),
-            params: example.params.clone().unwrap_or_default(),
-            plugin: plugin_hash,
-            strategy: strategy_hash,
-        };
-        let unchanged = store
-            .flow(&org_id, &example.name)
-            .await?
-            .is_some_and(|stored| {
-                stored.label == definition.label.as_deref().unwrap_or(&definition.name)
-                    && stored.vars == definition.vars
-                    && stored.fields == definition.fields
-                    && stored.params == definition.params
-                    && stored.plugin_hash == definition.plugin
-                    && stored.strategy_hash == definition.strategy
-            });
-        if !unchanged {
-            // The same checks as `PUT /api/v1/flows/{name}`: a broken example stops the start.
-            runner
-                .put_flow(&org_id, None, definition)
-                .await
-                .map_err(|source| ExampleError::Flow {
-                    name: example.name.clone(),
-                    source,
-                })?;
-        }
+        provision_flow(runner, &org_id, example, plugins).await?;
     }
     Ok(tokens)
+}
+
+/// The demo organisation, its admin and members, their tokens kept in `tokens_file`.
+async fn create_demo(
+    runner: &Runner,
+    tokens_file: &Path,
+) -> Result<(String, DemoTokens), ExampleError> {
+    let tokens_error = |source| ExampleError::Tokens {
+        path: tokens_file.display().to_string(),
+        source,
+    };
+    let created = runner
+        .create_organization(DEMO_ORG, "Demo", "admin@demo.test")
+        .await?;
+    let org_id = created.organization.id.clone();
+    let mut tokens = BTreeMap::from([("admin".to_owned(), created.token)]);
+    for name in ["ann", "bob"] {
+        let member = NewUser {
+            email: format!("{name}@demo.test"),
+            username: Some(name.to_owned()),
+            first_name: None,
+            last_name: None,
+            role: Role::Member,
+            identities: Vec::new(),
+        };
+        let user = runner.put_user(&org_id, None, member).await?;
+        let token = runner.create_token(&org_id, None, &user, "demo").await?;
+        tokens.insert(name.to_owned(), token);
+    }
+    let tokens = DemoTokens(tokens);
+    if let Some(parent) = tokens_file.parent() {
+        std::fs::create_dir_all(parent).map_err(tokens_error)?;
+    }
+    let text = serde_json::to_string_pretty(&tokens).unwrap_or_default();
+    std::fs::write(tokens_file, text).map_err(tokens_error)?;
+    Ok((org_id, tokens))
+}
+
+/// Uploads the example's plugins and stores the flow if its definition changed, through
+/// the same checks as `PUT /api/v1/flows/{name}`: a broken example stops the start.
+async fn provision_flow(
+    runner: &Runner,
+    org_id: &str,
+    example: &ExampleFlow,
+    plugins: &BTreeMap<PathBuf, Vec<u8>>,
+) -> Result<(), ExampleError> {
+    let plugin = upload(runner, org_id, &example.plugin, plugins).await?;
+    let strategy = match &example.strategy {
+        Some(path) => Some(upload(runner, org_id, path, plugins).await?),
+        None => None,
+    };
+    let definition = FlowDefinition {
+        name: example.name.clone(),
+        label: example.label.clone(),
+        environment: None,
+        vars: example.vars.clone(),
+        fields: example.fields.clone(),
+        params: example.params.clone().unwrap_or_default(),
+        plugin,
+        strategy,
+    };
+    let stored = runner.store().flow(org_id, &example.name).await?;
+    let unchanged = stored.is_some_and(|stored| {
+        stored.label == definition.label.as_deref().unwrap_or(&definition.name)
+            && stored.vars == definition.vars
+            && stored.fields == definition.fields
+            && stored.params == definition.params
+            && stored.plugin_hash == definition.plugin
+            && stored.strategy_hash == definition.strategy
+    });
+    if !unchanged {
+        runner
+            .put_flow(org_id, None, definition)
+            .await
+            .map_err(|source| ExampleError::Flow {
+                name: example.name.clone(),
+                source,
+            })?;
+    }
+    Ok(())
 }
 
 async fn upload(

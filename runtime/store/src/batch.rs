@@ -154,26 +154,7 @@ async fn commit_batch(
     let connection: &mut AnyConnection = &mut tx;
     let mut outcomes: Vec<Option<StepCommit>> = Vec::with_capacity(writes.len());
     for write in writes {
-        let conditional = matches!(write.run, RunWrite::Update(_))
-            || write.complete_job.is_some()
-            || write.cancel_jobs;
-        if !conditional {
-            outcomes.push(None);
-            continue;
-        }
-        sqlx::query("SAVEPOINT step")
-            .execute(&mut *connection)
-            .await?;
-        let refused = apply_conditions(connection, write).await?;
-        if refused.is_some() {
-            sqlx::query("ROLLBACK TO SAVEPOINT step")
-                .execute(&mut *connection)
-                .await?;
-        }
-        sqlx::query("RELEASE SAVEPOINT step")
-            .execute(&mut *connection)
-            .await?;
-        outcomes.push(refused);
+        outcomes.push(check_conditions(connection, write).await?);
     }
 
     let accepted: Vec<&StepWrite> = writes
@@ -224,6 +205,33 @@ async fn commit_batch(
             },
         })
         .collect())
+}
+
+/// Applies one step's conditions inside a savepoint, rolled back if they fail; `Some` if the
+/// step must not commit. A step without conditions (a new request) costs nothing here.
+async fn check_conditions(
+    connection: &mut AnyConnection,
+    write: &StepWrite,
+) -> Result<Option<StepCommit>, StoreError> {
+    let conditional = matches!(write.run, RunWrite::Update(_))
+        || write.complete_job.is_some()
+        || write.cancel_jobs;
+    if !conditional {
+        return Ok(None);
+    }
+    sqlx::query("SAVEPOINT step")
+        .execute(&mut *connection)
+        .await?;
+    let refused = apply_conditions(connection, write).await?;
+    if refused.is_some() {
+        sqlx::query("ROLLBACK TO SAVEPOINT step")
+            .execute(&mut *connection)
+            .await?;
+    }
+    sqlx::query("RELEASE SAVEPOINT step")
+        .execute(&mut *connection)
+        .await?;
+    Ok(refused)
 }
 
 /// The checks and conditional writes of one step; `Some` if it must not commit.

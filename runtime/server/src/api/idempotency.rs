@@ -28,6 +28,61 @@ fn json_response(status: StatusCode, body: String) -> Response {
         .into_response()
 }
 
+/// The request's `Idempotency-Key`, if it sent one.
+#[allow(clippy::result_large_err)] // The refusal is the handler's whole response.
+fn key_of(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(key) = headers.get(HEADER) else {
+        return Ok(None);
+    };
+    match key.to_str() {
+        Ok(key) if !key.is_empty() && key.len() <= MAX_KEY_LENGTH => Ok(Some(key.to_owned())),
+        _ => Err(ApiError::bad_request(format!(
+            "`Idempotency-Key` must be 1 to {MAX_KEY_LENGTH} visible ASCII characters"
+        ))),
+    }
+}
+
+/// What identifies a request besides its key: the route and the body.
+fn fingerprint(what: &str, body: &impl Serialize) -> String {
+    let mut digest = Sha256::new();
+    digest.update(what.as_bytes());
+    digest.update(serde_json::to_vec(body).unwrap_or_default());
+    hex::encode(digest.finalize())
+}
+
+/// The answer a key already has, or why the request may not go ahead; `None` to proceed.
+fn earlier_answer(begun: Idempotency, key: &str) -> Option<Response> {
+    match begun {
+        Idempotency::Proceed => None,
+        Idempotency::Replay(stored) => {
+            let mut response = json_response(
+                StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK),
+                stored.body,
+            );
+            response
+                .headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+            Some(response)
+        }
+        Idempotency::InProgress => Some(
+            ApiError::new(
+                StatusCode::CONFLICT,
+                "request_in_progress",
+                format!("a request with `Idempotency-Key: {key}` is still being handled; retry in a moment"),
+            )
+            .into_response(),
+        ),
+        Idempotency::Mismatch => Some(
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                format!("`Idempotency-Key: {key}` was already used for a different request; use a new key"),
+            )
+            .into_response(),
+        ),
+    }
+}
+
 /// Runs `handle` once per key; `what` (the route) and `body` identify the request.
 pub async fn idempotent<B, F, Fut>(
     state: &AppState,
@@ -42,73 +97,39 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<(StatusCode, String), ApiError>>,
 {
-    let Some(key) = headers.get(HEADER) else {
-        return match handle().await {
-            Ok((status, body)) => json_response(status, body),
-            Err(error) => error.into_response(),
-        };
-    };
-    let key = match key.to_str() {
-        Ok(key) if !key.is_empty() && key.len() <= MAX_KEY_LENGTH => key.to_owned(),
-        _ => {
-            return ApiError::bad_request(format!(
-                "`Idempotency-Key` must be 1 to {MAX_KEY_LENGTH} visible ASCII characters"
-            ))
-            .into_response();
+    let key = match key_of(headers) {
+        Ok(Some(key)) => key,
+        Ok(None) => {
+            return match handle().await {
+                Ok((status, body)) => json_response(status, body),
+                Err(error) => error.into_response(),
+            };
         }
+        Err(error) => return error.into_response(),
     };
-    let mut digest = Sha256::new();
-    digest.update(what.as_bytes());
-    digest.update(serde_json::to_vec(body).unwrap_or_default());
-    let fingerprint = hex::encode(digest.finalize());
     let runner = &state.runner;
-    let begun = match runner
-        .begin_idempotent(tenant.org_id(), &key, &fingerprint)
+    let org_id = tenant.org_id();
+    match runner
+        .begin_idempotent(org_id, &key, &fingerprint(what, body))
         .await
     {
-        Ok(begun) => begun,
+        Ok(begun) => {
+            if let Some(answer) = earlier_answer(begun, &key) {
+                return answer;
+            }
+        }
         Err(error) => return ApiError::from(error).into_response(),
-    };
-    match begun {
-        Idempotency::Proceed => {}
-        Idempotency::Replay(stored) => {
-            let mut response = json_response(
-                StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK),
-                stored.body,
-            );
-            response
-                .headers_mut()
-                .insert("idempotent-replayed", HeaderValue::from_static("true"));
-            return response;
-        }
-        Idempotency::InProgress => {
-            return ApiError::new(
-                StatusCode::CONFLICT,
-                "request_in_progress",
-                format!("a request with `Idempotency-Key: {key}` is still being handled; retry in a moment"),
-            )
-            .into_response();
-        }
-        Idempotency::Mismatch => {
-            return ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "idempotency_key_reused",
-                format!("`Idempotency-Key: {key}` was already used for a different request; use a new key"),
-            )
-            .into_response();
-        }
     }
     let (status, body) = match handle().await {
         Ok(done) => done,
         Err(error) if error.status.is_server_error() => {
             // Not the caller's fault, so a retry must really run again.
-            let _ = runner.abandon_idempotent(tenant.org_id(), &key).await;
+            let _ = runner.abandon_idempotent(org_id, &key).await;
             return error.into_response();
         }
         Err(error) => {
             let status = error.status;
-            let response = error.into_response();
-            let (_, body) = response.into_parts();
+            let (_, body) = error.into_response().into_parts();
             let bytes = axum::body::to_bytes(body, usize::MAX)
                 .await
                 .unwrap_or_default();
@@ -119,10 +140,7 @@ where
         status: status.as_u16(),
         body,
     };
-    if let Err(error) = runner
-        .finish_idempotent(tenant.org_id(), &key, &stored)
-        .await
-    {
+    if let Err(error) = runner.finish_idempotent(org_id, &key, &stored).await {
         tracing::warn!(%error, "could not keep the response for an idempotency key");
     }
     json_response(status, stored.body)

@@ -15,6 +15,7 @@ mod lookup;
 use assent_engine::{Notice, RunStatus};
 use assent_slack::SlackApiError;
 use assent_slack::message::{DirectMessage, ErrorReport, RequestCard};
+use assent_slack::slack_morphism::prelude::SlackMessageContent;
 use assent_store::{FlowRecord, RunRecord, SlackMessage, SlackWorkspace, Store, StoreError};
 use assent_types::{Destination, Step, User};
 use futures::future::BoxFuture;
@@ -166,28 +167,16 @@ impl Workspace<'_> {
                 delivered += 1;
                 continue;
             }
-            let result = match self.channel_for(destination).await {
-                Ok(channel) => {
-                    self.slack
-                        .api()
-                        .post_message(self.token, &channel, content.clone())
-                        .await
-                }
-                Err(error) => Err(error),
-            };
-            match result {
+            match self.post_card(destination, content.clone()).await {
                 Ok((channel, ts)) => {
+                    let message = SlackMessage {
+                        notification,
+                        destination: key,
+                        channel,
+                        ts,
+                    };
                     self.store
-                        .record_slack_message(
-                            &run.org_id,
-                            &run.id,
-                            &SlackMessage {
-                                notification,
-                                destination: key,
-                                channel,
-                                ts,
-                            },
-                        )
+                        .record_slack_message(&run.org_id, &run.id, &message)
                         .await?;
                     delivered += 1;
                 }
@@ -214,6 +203,19 @@ impl Workspace<'_> {
         } else {
             Ok(Delivery::Undeliverable)
         }
+    }
+
+    /// Posts a card to `destination`; its channel and timestamp.
+    async fn post_card(
+        &self,
+        destination: &Destination,
+        content: SlackMessageContent,
+    ) -> Result<(String, String), SlackApiError> {
+        let channel = self.channel_for(destination).await?;
+        self.slack
+            .api()
+            .post_message(self.token, &channel, content)
+            .await
     }
 
     /// The channel to post to: channels as named, DMs and group DMs opened.
