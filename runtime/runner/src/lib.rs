@@ -18,7 +18,8 @@
 //!   demo and configuration;
 //! - [`admin`]: people, tokens, environments, organisations and Slack workspaces;
 //! - [`idempotency`]: retried API calls answered once; `views`: who may see a run;
-//! - [`plugins`]: loaded plugins and per-tenant fairness.
+//! - [`plugins`]: loaded plugins and per-tenant fairness; [`Reads`]: the store, read-only,
+//!   for handlers.
 
 pub mod admin;
 pub mod apply;
@@ -29,6 +30,7 @@ pub mod flows;
 pub mod idempotency;
 pub mod notify;
 pub mod plugins;
+mod reads;
 pub mod request;
 pub mod step;
 pub mod timers;
@@ -46,6 +48,7 @@ pub use error::RuntimeError;
 pub use flows::{FlowDefinition, FlowError, InstalledPlugin};
 pub use notify::{Delivery, Notifier};
 pub use plugins::{Plugins, TenantSession};
+pub use reads::Reads;
 pub use request::{NewRequest, PromptAnswer};
 pub use step::{Action, StepResult};
 pub use timers::WorkerConfig;
@@ -80,10 +83,10 @@ impl Runner {
         self
     }
 
-    /// The store, for reads that carry no rule (views, lists, lookups). Every write goes
+    /// The store for reads that carry no rule (views, lists, lookups). Every write goes
     /// through a method of the runner.
-    pub fn store(&self) -> &Store {
-        &self.store
+    pub fn store(&self) -> Reads<'_> {
+        Reads(&self.store)
     }
 
     /// The plugin host's settings (upload limits), for handlers.

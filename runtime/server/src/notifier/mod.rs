@@ -346,31 +346,26 @@ impl Workspace<'_> {
             handler: handler.to_owned(),
             error: error.to_owned(),
         };
-        report_error(
-            self.slack,
-            self.store,
-            self.token,
-            flow,
-            &run.org_id,
-            &report,
-        )
-        .await?;
+        let channel = self
+            .store
+            .error_logger(&run.org_id, &flow.environment)
+            .await?;
+        report_error(self.slack, self.token, flow, channel, &report).await;
         Ok(())
     }
 }
 
-/// Posts `report` to the error-logger channel of `flow`'s environment, if it has one. A
+/// Posts `report` to the error-logger `channel` of `flow`'s environment, if it has one. A
 /// channel Slack refuses is logged, not retried: the report is a courtesy to the author.
 pub(crate) async fn report_error(
     slack: &Slack,
-    store: &Store,
     token: &str,
     flow: &FlowRecord,
-    org_id: &str,
+    channel: Option<String>,
     report: &ErrorReport,
-) -> Result<(), StoreError> {
-    let Some(channel) = store.error_logger(org_id, &flow.environment).await? else {
-        return Ok(());
+) {
+    let Some(channel) = channel else {
+        return;
     };
     if let Err(error) = slack
         .api()
@@ -379,5 +374,4 @@ pub(crate) async fn report_error(
     {
         tracing::warn!(flow = %flow.name, %channel, %error, "the error logger could not be told");
     }
-    Ok(())
 }

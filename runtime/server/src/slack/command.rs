@@ -211,10 +211,15 @@ async fn prompt(
             handler: error.handler.clone(),
             error: error.to_string(),
         };
-        let store = state.runner.store();
-        let reported = report_error(&state.slack, store, token, flow, &workspace.org_id, &report);
-        if let Err(error) = reported.await {
-            tracing::warn!(flow = %flow.name, %error, "an on_prompt failure could not be reported");
+        let logger = state.runner.store();
+        match logger
+            .error_logger(&workspace.org_id, &flow.environment)
+            .await
+        {
+            Ok(channel) => report_error(&state.slack, token, flow, channel, &report).await,
+            Err(error) => {
+                tracing::warn!(flow = %flow.name, %error, "an on_prompt failure could not be reported");
+            }
         }
     }
     answer
