@@ -406,6 +406,112 @@ async fn a_failing_plugin_errors_only_its_own_run() {
     }
 }
 
+/// A key is the caller's own: another person sending the same key and body neither gets the
+/// first caller's answer (a run they may not see) nor leaves a refusal behind for the next.
+#[tokio::test]
+async fn idempotency_keys_belong_to_the_caller() {
+    for database in test_databases().await {
+        let server = start(&database).await;
+        let acme = tenant(&server, "acme").await;
+        acme.flow("prod", json!({ "approve_deny": "ADMIN" }), false)
+            .await;
+        let body = json!({ "flow": "prod", "flow_inputs": { "reason": "x" },
+                           "user": { "email": "admin@acme.test" } });
+        let (status, admins, _) = acme
+            .admin
+            .post_with_key("/events/request", "shared", body.clone())
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{admins}");
+        let (status, members, replayed) = acme
+            .member
+            .post_with_key("/events/request", "shared", body)
+            .await;
+        assert!(
+            !replayed,
+            "{}: the admin's answer was replayed",
+            database.kind
+        );
+        assert_eq!(status, StatusCode::FORBIDDEN, "{members}");
+        assert_ne!(members["run"]["id"], admins["run"]["id"]);
+
+        // The member's refused approval does not answer for the admin's.
+        let id = run_id(&acme.request("prod", json!({ "reason": "y" })).await);
+        let path = format!("/runs/{id}/approve");
+        let (status, _, _) = acme
+            .other_member
+            .post_with_key(&path, "ap", json!({}))
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, approved, replayed) = acme.admin.post_with_key(&path, "ap", json!({})).await;
+        assert_eq!(
+            (status, replayed),
+            (StatusCode::OK, false),
+            "{}: {approved}",
+            database.kind
+        );
+        assert_eq!(approved["step"], "approve");
+    }
+}
+
+/// `PUT /users/{email}` changes only what it is given, and the last admin stays an admin.
+#[tokio::test]
+async fn admins_keep_their_role_and_the_last_one_cannot_be_demoted() {
+    for database in test_databases().await {
+        let server = start(&database).await;
+        let acme = tenant(&server, "acme").await;
+        let me = "/users/admin@acme.test";
+        let (status, user) = acme
+            .admin
+            .put(
+                me,
+                json!({ "identities": [{ "service": "slack", "external_id": "U1" }] }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{user}");
+        let (status, user) = acme.admin.put(me, json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{user}");
+        assert_eq!(
+            user["role"], "admin",
+            "{}: an empty PUT demoted",
+            database.kind
+        );
+        assert_eq!(user["identities"][0]["external_id"], "U1");
+
+        let (status, error) = acme.admin.put(me, json!({ "role": "member" })).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{error}");
+        assert_eq!(error["error"]["code"], "last_admin");
+        assert!(
+            error["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("`admin@acme.test` is the organisation's last admin"),
+            "{error}"
+        );
+
+        // With a second admin, the first may step down.
+        let (status, _) = acme
+            .admin
+            .put("/users/ann@acme.test", json!({ "role": "admin" }))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, user) = acme.admin.put(me, json!({ "role": "member" })).await;
+        assert_eq!(
+            (status, user["role"].as_str()),
+            (StatusCode::OK, Some("member"))
+        );
+
+        // The operator restores an admin to an organisation that lost its own.
+        let operator = support::api(&server, support::OPERATOR_TOKEN);
+        let (status, restored) = operator
+            .put("/orgs/acme/admins/admin@acme.test", json!({}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{restored}");
+        assert_eq!(restored["role"], "admin");
+        let (status, _) = acme.admin.get("/users").await;
+        assert_eq!(status, StatusCode::OK, "the restored admin acts as one");
+    }
+}
+
 #[tokio::test]
 async fn idempotency_keys_make_retries_safe() {
     for database in test_databases().await {
@@ -706,6 +812,7 @@ async fn the_openapi_description_covers_every_route() {
     let paths = spec["paths"].as_object().unwrap();
     for (path, methods) in [
         ("/api/v1/orgs", vec!["post"]),
+        ("/api/v1/orgs/{slug}/admins/{email}", vec!["put"]),
         ("/api/v1/plugins", vec!["post", "get"]),
         ("/api/v1/plugins/{hash}", vec!["get"]),
         ("/api/v1/flows", vec!["get"]),
@@ -732,5 +839,5 @@ async fn the_openapi_description_covers_every_route() {
             );
         }
     }
-    assert_eq!(paths.len(), 19, "a described route is not tested here");
+    assert_eq!(paths.len(), 20, "a described route is not tested here");
 }

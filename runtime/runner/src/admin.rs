@@ -68,7 +68,8 @@ impl Runner {
             .await?)
     }
 
-    /// Creates the user with `user.email`, or updates them.
+    /// Creates the user with `user.email`, or updates what `user` gives. The organisation's
+    /// last admin stays one, so it can never lock itself out.
     pub async fn put_user(
         &self,
         org_id: &str,
@@ -76,6 +77,20 @@ impl Runner {
         user: NewUser,
     ) -> Result<User, RuntimeError> {
         require_email(&user.email)?;
+        if user.role.is_some_and(|role| role != Role::Admin) {
+            let admins: Vec<User> = self
+                .store
+                .users(org_id)
+                .await?
+                .into_iter()
+                .filter(|known| known.role == Role::Admin)
+                .collect();
+            if let [last] = admins.as_slice()
+                && last.email.eq_ignore_ascii_case(user.email.trim())
+            {
+                return Err(RuntimeError::LastAdmin(last.email.clone()));
+            }
+        }
         let user = self.store.upsert_user(org_id, &user).await?;
         let event = NewEvent::org(
             EventKind::UserUpdated,
@@ -84,6 +99,25 @@ impl Runner {
         );
         self.store.append(org_id, &[event]).await?;
         Ok(user)
+    }
+
+    /// Makes `email` an admin of the organisation `slug` (the operator's way back in for an
+    /// organisation whose admins are gone or locked out).
+    pub async fn restore_admin(&self, slug: &str, email: &str) -> Result<User, RuntimeError> {
+        let organization = self
+            .store
+            .organization_by_slug(slug)
+            .await?
+            .ok_or_else(|| RuntimeError::NotFound(format!("organisation `{slug}`")))?;
+        let admin = NewUser {
+            email: email.to_owned(),
+            username: None,
+            first_name: None,
+            last_name: None,
+            role: Some(Role::Admin),
+            identities: None,
+        };
+        self.put_user(&organization.id, None, admin).await
     }
 
     /// An API token for `user`, named `name` (what it is for); shown only now.
@@ -171,11 +205,11 @@ impl Runner {
                     username: Some(profile.username),
                     first_name: profile.real_name,
                     last_name: None,
-                    role: Role::Member,
-                    identities: vec![Identity {
+                    role: Some(Role::Member),
+                    identities: Some(vec![Identity {
                         service: "slack".into(),
                         external_id: slack_user_id.to_owned(),
-                    }],
+                    }]),
                 };
                 self.store.upsert_user(org_id, &member).await?
             }

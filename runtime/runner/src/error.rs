@@ -22,6 +22,10 @@ pub enum RuntimeError {
     /// An uploaded plugin could not be loaded; the host's reason says why.
     #[error("{0}")]
     InvalidPlugin(String),
+    #[error(
+        "`{0}` is the organisation's last admin; make someone else an admin before changing their role"
+    )]
+    LastAdmin(String),
     #[error("flow `{0}` does not allow revoking access (its `allow_revoke` param is false)")]
     RevokeNotAllowed(String),
     #[error(

@@ -144,8 +144,8 @@ async fn create_demo(
             username: Some(name.to_owned()),
             first_name: None,
             last_name: None,
-            role: Role::Member,
-            identities: Vec::new(),
+            role: Some(Role::Member),
+            identities: None,
         };
         let user = runner.put_user(&org_id, None, member).await?;
         let token = runner.create_token(&org_id, None, &user, "demo").await?;

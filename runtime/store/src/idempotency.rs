@@ -1,6 +1,6 @@
 //! `Idempotency-Key`: a retried request gets the first attempt's response, not a second run.
 
-use crate::{Store, StoreError, now_millis};
+use crate::{Store, StoreError};
 
 /// A response kept for replay.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,12 +23,16 @@ pub enum Idempotency {
 }
 
 impl Store {
-    /// Reserves `key` for the request with `fingerprint` (a hash of method, path and body).
+    /// Reserves `key` at `now` for the request with `fingerprint` (a hash of method, path
+    /// and body). A reservation made before `stale_before` whose request never finished (its
+    /// process died) is taken over by the same request, which then runs again.
     pub async fn begin_idempotent(
         &self,
         org_id: &str,
         key: &str,
         fingerprint: &str,
+        now: i64,
+        stale_before: i64,
     ) -> Result<Idempotency, StoreError> {
         let inserted = sqlx::query(
             "INSERT INTO idempotency_keys (org_id, key, fingerprint, status, response, created_at)
@@ -37,10 +41,24 @@ impl Store {
         .bind(org_id)
         .bind(key)
         .bind(fingerprint)
-        .bind(now_millis())
+        .bind(now)
         .execute(&self.writes)
         .await?;
         if inserted.rows_affected() == 1 {
+            return Ok(Idempotency::Proceed);
+        }
+        let taken_over = sqlx::query(
+            "UPDATE idempotency_keys SET created_at = $1
+             WHERE org_id = $2 AND key = $3 AND fingerprint = $4 AND status = 0 AND created_at < $5",
+        )
+        .bind(now)
+        .bind(org_id)
+        .bind(key)
+        .bind(fingerprint)
+        .bind(stale_before)
+        .execute(&self.writes)
+        .await?;
+        if taken_over.rows_affected() == 1 {
             return Ok(Idempotency::Proceed);
         }
         let row: Option<(String, i64, String)> = sqlx::query_as(
@@ -62,7 +80,8 @@ impl Store {
         })
     }
 
-    /// Records the response to replay for `key`.
+    /// Records the response to replay for `key` (the first answer wins, should a reservation
+    /// have been taken over while its request was still running).
     pub async fn finish_idempotent(
         &self,
         org_id: &str,
@@ -70,7 +89,8 @@ impl Store {
         response: &StoredResponse,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE idempotency_keys SET status = $1, response = $2 WHERE org_id = $3 AND key = $4",
+            "UPDATE idempotency_keys SET status = $1, response = $2
+             WHERE org_id = $3 AND key = $4 AND status = 0",
         )
         .bind(i64::from(response.status))
         .bind(&response.body)

@@ -70,8 +70,8 @@ impl Store {
                 username: None,
                 first_name: None,
                 last_name: None,
-                role: Role::Admin,
-                identities: Vec::new(),
+                role: Some(Role::Admin),
+                identities: None,
             },
         )
         .await?;

@@ -19,10 +19,12 @@ pub struct NewUser {
     pub first_name: Option<String>,
     #[serde(default)]
     pub last_name: Option<String>,
+    /// `None` keeps an existing user's role (a new user is a member).
     #[serde(default)]
-    pub role: Role,
+    pub role: Option<Role>,
+    /// `None` keeps an existing user's identities (a new user has none).
     #[serde(default)]
-    pub identities: Vec<Identity>,
+    pub identities: Option<Vec<Identity>>,
 }
 
 /// Who an API token speaks for.
@@ -96,8 +98,8 @@ pub(crate) async fn insert_user(
             .unwrap_or_else(|| user.email.split('@').next().unwrap_or_default().to_owned()),
         first_name: user.first_name.clone(),
         last_name: user.last_name.clone(),
-        role: user.role,
-        identities: user.identities.clone(),
+        role: user.role.unwrap_or(Role::Member),
+        identities: user.identities.clone().unwrap_or_default(),
     };
     sqlx::query(
         "INSERT INTO users (id, org_id, email, username, first_name, last_name, role, identities, created_at)
@@ -140,7 +142,8 @@ pub(crate) async fn insert_token(
 }
 
 impl Store {
-    /// Creates the user, or updates the one with that email (name, role, identities).
+    /// Creates the user, or updates the one with that email: only what `user` gives (names,
+    /// role, identities) changes.
     pub async fn upsert_user(&self, org_id: &str, user: &NewUser) -> Result<User, StoreError> {
         let email = user.email.trim().to_lowercase();
         if let Some(existing) = self.user_by_email(org_id, &email).await? {
@@ -151,8 +154,10 @@ impl Store {
             .bind(user.username.clone().unwrap_or(existing.username.clone()))
             .bind(user.first_name.clone().or(existing.first_name.clone()))
             .bind(user.last_name.clone().or(existing.last_name.clone()))
-            .bind(role_name(user.role))
-            .bind(identities_json(&user.identities))
+            .bind(role_name(user.role.unwrap_or(existing.role)))
+            .bind(identities_json(
+                user.identities.as_ref().unwrap_or(&existing.identities),
+            ))
             .bind(org_id)
             .bind(&existing.id)
             .execute(&self.writes)

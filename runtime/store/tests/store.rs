@@ -230,11 +230,17 @@ async fn idempotency_keys_replay_and_refuse_reuse() {
         let store = Store::connect(&database.url).await.unwrap();
         let (org, _, _) = org_with_flow(&store, "idem").await;
         assert_eq!(
-            store.begin_idempotent(&org, "k1", "f1").await.unwrap(),
+            store
+                .begin_idempotent(&org, "k1", "f1", 1_000, 0)
+                .await
+                .unwrap(),
             Idempotency::Proceed
         );
         assert_eq!(
-            store.begin_idempotent(&org, "k1", "f1").await.unwrap(),
+            store
+                .begin_idempotent(&org, "k1", "f1", 1_000, 0)
+                .await
+                .unwrap(),
             Idempotency::InProgress
         );
         let response = StoredResponse {
@@ -246,21 +252,75 @@ async fn idempotency_keys_replay_and_refuse_reuse() {
             .await
             .unwrap();
         assert_eq!(
-            store.begin_idempotent(&org, "k1", "f1").await.unwrap(),
+            store
+                .begin_idempotent(&org, "k1", "f1", 1_000, 0)
+                .await
+                .unwrap(),
             Idempotency::Replay(response)
         );
         assert_eq!(
-            store.begin_idempotent(&org, "k1", "other").await.unwrap(),
+            store
+                .begin_idempotent(&org, "k1", "other", 1_000, 0)
+                .await
+                .unwrap(),
             Idempotency::Mismatch
         );
         assert_eq!(
-            store.begin_idempotent(&org, "k2", "f2").await.unwrap(),
+            store
+                .begin_idempotent(&org, "k2", "f2", 1_000, 0)
+                .await
+                .unwrap(),
             Idempotency::Proceed
         );
         store.abandon_idempotent(&org, "k2").await.unwrap();
         assert_eq!(
-            store.begin_idempotent(&org, "k2", "f2").await.unwrap(),
+            store
+                .begin_idempotent(&org, "k2", "f2", 1_000, 0)
+                .await
+                .unwrap(),
             Idempotency::Proceed
+        );
+    }
+}
+
+/// A reservation whose request died with its process (no answer, never abandoned) blocks
+/// its key only until it is stale; then the same request runs again, once.
+#[tokio::test]
+async fn a_reservation_left_by_a_crash_is_taken_over_once_stale() {
+    for database in test_databases().await {
+        let store = Store::connect(&database.url).await.unwrap();
+        let (org, _, _) = org_with_flow(&store, "crash").await;
+        let begin = |key: &'static str, fingerprint: &'static str, now: i64| {
+            let store = store.clone();
+            let org = org.clone();
+            async move {
+                store
+                    .begin_idempotent(&org, key, fingerprint, now, now - 60_000)
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(begin("k", "f", 1_000_000).await, Idempotency::Proceed);
+        // The process dies here. Soon after, the retry waits for the first attempt.
+        assert_eq!(begin("k", "f", 1_030_000).await, Idempotency::InProgress);
+        // Once the reservation is stale, one retry takes it over and the next waits again.
+        assert_eq!(
+            begin("k", "f", 1_070_000).await,
+            Idempotency::Proceed,
+            "{}",
+            database.kind
+        );
+        assert_eq!(begin("k", "f", 1_070_001).await, Idempotency::InProgress);
+        // A different request never takes over another's key.
+        assert_eq!(begin("k", "other", 2_000_000).await, Idempotency::Mismatch);
+        let answer = StoredResponse {
+            status: 201,
+            body: "{}".into(),
+        };
+        store.finish_idempotent(&org, "k", &answer).await.unwrap();
+        assert_eq!(
+            begin("k", "f", 9_000_000).await,
+            Idempotency::Replay(answer)
         );
     }
 }

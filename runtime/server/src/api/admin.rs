@@ -175,20 +175,21 @@ pub async fn get_flow(
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserBody {
-    /// `admin`, `member` (the default) or `guest`.
+    /// `admin`, `member` or `guest`. Left out: unchanged (a new user is a member).
     #[serde(default)]
-    #[schema(value_type = String)]
-    pub role: Role,
+    #[schema(value_type = Option<String>)]
+    pub role: Option<Role>,
     #[serde(default)]
     pub username: Option<String>,
     #[serde(default)]
     pub first_name: Option<String>,
     #[serde(default)]
     pub last_name: Option<String>,
-    /// Accounts elsewhere, e.g. `{"service": "slack", "external_id": "U123"}`.
+    /// Accounts elsewhere, e.g. `{"service": "slack", "external_id": "U123"}`. Left out:
+    /// unchanged.
     #[serde(default)]
-    #[schema(value_type = Vec<Object>)]
-    pub identities: Vec<Identity>,
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub identities: Option<Vec<Identity>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -216,9 +217,11 @@ impl From<&assent_types::User> for UserView {
     }
 }
 
-/// Creates the user with this email, or updates them.
+/// Creates the user with this email, or updates what the body gives. The organisation's last
+/// admin cannot be demoted.
 #[utoipa::path(put, path = "/api/v1/users/{email}", tag = "admin", request_body = UserBody,
-    responses((status = 200, body = UserView)), security(("api_token" = [])))]
+    responses((status = 200, body = UserView), (status = 409, description = "the last admin")),
+    security(("api_token" = [])))]
 pub async fn put_user(
     tenant: Tenant,
     State(state): State<AppState>,

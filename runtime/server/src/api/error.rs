@@ -125,6 +125,9 @@ impl From<RuntimeError> for ApiError {
                 ApiError::new(StatusCode::BAD_GATEWAY, "plugin_failed", message)
             }
             RuntimeError::InvalidInput(_) => ApiError::bad_request(message),
+            RuntimeError::LastAdmin(_) => {
+                ApiError::new(StatusCode::CONFLICT, "last_admin", message)
+            }
             RuntimeError::InvalidFlow(_) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_flow", message)
             }

@@ -1,5 +1,6 @@
-//! `Idempotency-Key` on the API's POSTs: a retry with the same key and body gets the first
-//! response again (marked `Idempotent-Replayed: true`) instead of acting twice.
+//! `Idempotency-Key` on the API's POSTs: a retry with the same key and body, by the same
+//! caller, gets the first response again (marked `Idempotent-Replayed: true`) instead of
+//! acting twice.
 
 use std::future::Future;
 
@@ -109,8 +110,9 @@ where
     };
     let runner = &state.runner;
     let org_id = tenant.org_id();
+    let caller = &tenant.0.user;
     match runner
-        .begin_idempotent(org_id, &key, &fingerprint(what, body))
+        .begin_idempotent(org_id, caller, &key, &fingerprint(what, body))
         .await
     {
         Ok(begun) => {
@@ -124,7 +126,7 @@ where
         Ok(done) => done,
         Err(error) if error.status.is_server_error() => {
             // Not the caller's fault, so a retry must really run again.
-            let _ = runner.abandon_idempotent(org_id, &key).await;
+            let _ = runner.abandon_idempotent(org_id, caller, &key).await;
             return error.into_response();
         }
         Err(error) => {
@@ -140,7 +142,10 @@ where
         status: status.as_u16(),
         body,
     };
-    if let Err(error) = runner.finish_idempotent(org_id, &key, &stored).await {
+    if let Err(error) = runner
+        .finish_idempotent(org_id, caller, &key, &stored)
+        .await
+    {
         tracing::warn!(%error, "could not keep the response for an idempotency key");
     }
     json_response(status, stored.body)

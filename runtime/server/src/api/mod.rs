@@ -42,7 +42,7 @@ const JSON_BODY_LIMIT: usize = 1 << 20;
 #[openapi(
     info(title = "Assent API", description = "Just-in-time access approval: flows, runs, the Events API and the audit log."),
     paths(
-        operator::create_organization,
+        operator::create_organization, operator::restore_admin,
         admin::upload_plugin, admin::list_plugins, admin::get_plugin,
         admin::put_flow, admin::list_flows, admin::get_flow,
         admin::put_user, admin::list_users, admin::create_token,
@@ -99,6 +99,7 @@ pub fn router(state: AppState) -> Router {
     let plugin_limit = state.runner.host().config().max_component_bytes;
     let api = Router::new()
         .route("/orgs", post(operator::create_organization))
+        .route("/orgs/{slug}/admins/{email}", put(operator::restore_admin))
         .route(
             "/plugins",
             post(admin::upload_plugin)

@@ -1,11 +1,12 @@
-//! The operator's endpoints: organisations and their first admin.
+//! The operator's endpoints: organisations, their first admin, and restoring an admin.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::admin::UserView;
 use super::views::{UserRef, timestamp};
 use super::{ApiError, AppState, Body, Operator};
 
@@ -61,4 +62,20 @@ pub async fn create_organization(
             token: created.token,
         }),
     ))
+}
+
+/// Makes `email` an admin of the organisation `slug` (creating the user if needed): the way
+/// back in for an organisation whose admins are gone.
+#[utoipa::path(put, path = "/api/v1/orgs/{slug}/admins/{email}", tag = "operator",
+    params(("slug" = String, Path, description = "The organisation"),
+           ("email" = String, Path, description = "Who becomes an admin")),
+    responses((status = 200, body = UserView), (status = 404, description = "no such organisation")),
+    security(("operator_token" = [])))]
+pub async fn restore_admin(
+    _: Operator,
+    State(state): State<AppState>,
+    Path((slug, email)): Path<(String, String)>,
+) -> Result<Json<UserView>, ApiError> {
+    let admin = state.runner.restore_admin(&slug, &email).await?;
+    Ok(Json(UserView::from(&admin)))
 }
