@@ -253,3 +253,48 @@ fn an_example_flow_with_a_bad_default_is_refused_at_start() {
         "{stderr}"
     );
 }
+
+/// The database and the demo's tokens hold secrets and every tenant's data: `assent serve`
+/// leaves them readable by its own user alone.
+#[test]
+fn the_database_and_the_demo_tokens_are_the_owners_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let examples = dir.path().join("flows");
+    std::fs::create_dir_all(&examples).unwrap();
+    std::fs::write(examples.join("echo.wasm"), plugin_bytes("echo-plugin")).unwrap();
+    std::fs::write(
+        examples.join("open.json"),
+        json!({ "name": "open", "plugin": "echo.wasm" }).to_string(),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_assent"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--examples"])
+        .arg(&examples)
+        .arg("--data-dir")
+        .arg(&data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut seen = String::new();
+    // The tokens are printed once the demo is provisioned.
+    while !seen.contains("demo-tokens.json") {
+        let mut line = String::new();
+        if stdout.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        seen.push_str(&line);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    for file in ["assent.db", "assent.db-wal", "demo-tokens.json"] {
+        let mode = std::fs::metadata(data.join(file))
+            .unwrap_or_else(|error| panic!("{file}: {error}; the server said: {seen}"))
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{file} is {:o}", mode & 0o777);
+    }
+}

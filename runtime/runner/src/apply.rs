@@ -7,8 +7,7 @@ use assent_store::{EventKind, NewEvent, NewJob, RunRecord, RunWrite, Task};
 use assent_types::User;
 use serde_json::{Value, json};
 
-use crate::notify::notice_jobs;
-use crate::timers::timer_job;
+use crate::jobs::{notice_jobs, timer_job};
 
 /// The facts of one step besides the run: what the state machine decided and who did it.
 #[derive(Debug, Clone)]

@@ -12,8 +12,8 @@ use assent_types::Step;
 use serde_json::json;
 
 use crate::context::FlowContext;
+use crate::jobs::queued_jobs;
 use crate::step::{Advance, StepResult};
-use crate::timers::queued_jobs;
 use crate::{Runner, RuntimeError};
 
 impl Runner {

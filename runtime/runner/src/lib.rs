@@ -11,7 +11,8 @@
 //! - [`step`]: every step of a run as one pipeline, *choose → authorize → hooks → apply →
 //!   commit*, the same for people, timers and queued steps;
 //! - [`apply`]: what a decided step does to the run and what it writes — pure, unit-tested;
-//! - [`timers`]: firing durable timers and queued steps, and the worker loop;
+//! - [`timers`]: firing durable timers and queued steps, and the worker loop; `jobs`: the
+//!   rows a step schedules (pure);
 //! - [`failure`]: a plugin that fails moves its run to `errored` and is reported;
 //! - [`notify`]: notices (Slack cards, DMs, error reports) as jobs of the step's commit;
 //! - [`flows`]: plugins installed and flows validated and stored — one path for the API, the
@@ -28,6 +29,7 @@ mod error;
 mod failure;
 pub mod flows;
 pub mod idempotency;
+mod jobs;
 pub mod notify;
 pub mod plugins;
 mod reads;

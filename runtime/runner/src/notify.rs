@@ -13,7 +13,7 @@ use assent_store::{
 use futures::future::BoxFuture;
 use serde_json::json;
 
-use crate::timers::{LEASE_MS, queued_jobs};
+use crate::jobs::{LEASE_MS, notice_jobs, queued_jobs};
 use crate::{Runner, RuntimeError};
 
 /// How a notice went.
@@ -36,25 +36,6 @@ pub trait Notifier: Send + Sync + Debug + 'static {
         notice: &'a Notice,
         attempts: i64,
     ) -> BoxFuture<'a, Result<Delivery, RuntimeError>>;
-}
-
-/// Jobs delivering `notices` about run `run_id`, leased to `owner`, which delivers them as
-/// soon as the step commits.
-pub(crate) fn notice_jobs(
-    run_id: &str,
-    notices: Vec<Notice>,
-    now: i64,
-    owner: &str,
-) -> Vec<NewJob> {
-    notices
-        .into_iter()
-        .map(|notice| NewJob {
-            run_id: run_id.to_owned(),
-            task: Task::Notice(notice),
-            due_at: now,
-            leased_to: Some((owner.to_owned(), now + LEASE_MS)),
-        })
-        .collect()
 }
 
 impl Runner {

@@ -32,8 +32,8 @@ use serde_json::{Value, json};
 
 use crate::apply::{StepFacts, apply};
 use crate::context::{FlowContext, event_for};
+use crate::jobs::queued_jobs;
 use crate::plugins::TenantSession;
-use crate::timers::queued_jobs;
 use crate::{Runner, RuntimeError};
 
 // How often one trigger is re-evaluated after losing a race to another step on the same run

@@ -2,6 +2,7 @@
 //! newcomer has something to request straight away.
 
 use std::collections::BTreeMap;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use assent_runner::{FlowDefinition, RuntimeError};
@@ -156,7 +157,15 @@ async fn create_demo(
         std::fs::create_dir_all(parent).map_err(tokens_error)?;
     }
     let text = serde_json::to_string_pretty(&tokens).unwrap_or_default();
-    std::fs::write(tokens_file, text).map_err(tokens_error)?;
+    // The tokens act as the demo's people: readable by the server's user alone.
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(tokens_file)
+        .map_err(tokens_error)?;
+    std::io::Write::write_all(&mut file, text.as_bytes()).map_err(tokens_error)?;
     Ok((org_id, tokens))
 }
 

@@ -75,7 +75,8 @@ impl Server {
         // One Slack app (client, verifier, key) serves both the notifier and the routes.
         let slack = config.slack.clone().map(Slack::new).transpose()?;
         if let Some(slack) = &slack {
-            runner = runner.with_notifier(Arc::new(slack.notifier(store)));
+            let notifier = notifier::SlackNotifier::new(slack.clone(), store);
+            runner = runner.with_notifier(Arc::new(notifier));
         }
         Server::serve(runner, config, slack).await
     }

@@ -78,6 +78,7 @@ impl Store {
         let pool_options = AnyPoolOptions::new().acquire_timeout(ACQUIRE_TIMEOUT);
         let (pool, writes) = match backend {
             Backend::Sqlite => {
+                owner_only(&url)?;
                 // WAL lets readers run beside the writer; it is a property of the file, set
                 // once, with one connection (it needs an exclusive lock).
                 let mut first = sqlx::AnyConnection::connect_with(&options)
@@ -225,6 +226,43 @@ pub(crate) fn multi_row_insert(target: &str, columns: usize, rows: usize) -> Str
         sql.push(')');
     }
     sql
+}
+
+/// Makes the SQLite file (created now if new) and any journal beside it readable and writable
+/// by the server's user alone: they hold every tenant's runs, users and token hashes. SQLite
+/// gives the `-wal` and `-shm` files it creates later the database file's permissions.
+fn owner_only(url: &str) -> Result<(), StoreError> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let path = url
+        .strip_prefix("sqlite://")
+        .unwrap_or(url)
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    if path.is_empty() || path.starts_with(':') {
+        return Ok(()); // in memory
+    }
+    let failed = |source| StoreError::Permissions {
+        path: path.to_owned(),
+        source,
+    };
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(failed)?;
+    for file in [
+        path.to_owned(),
+        format!("{path}-wal"),
+        format!("{path}-shm"),
+    ] {
+        match std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)) {
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            other => other.map_err(failed)?,
+        }
+    }
+    Ok(())
 }
 
 fn normalise(url: &str) -> (String, Backend) {

@@ -9,6 +9,12 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+    #[error("cannot make `{path}` readable by its owner alone: {source}; check who owns it")]
+    Permissions {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot bring the database schema up to date: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database error: {0}")]

@@ -325,6 +325,31 @@ async fn a_reservation_left_by_a_crash_is_taken_over_once_stale() {
     }
 }
 
+/// The SQLite file and its write-ahead log hold every tenant's data: the server's user alone
+/// may read them.
+#[tokio::test]
+async fn the_sqlite_files_are_readable_by_their_owner_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("assent.db");
+    let store = Store::connect(path.to_str().unwrap()).await.unwrap();
+    let (org, _, _) = org_with_flow(&store, "perms").await;
+    store
+        .append(
+            &org,
+            &[NewEvent::org(EventKind::Hook, None, serde_json::json!({}))],
+        )
+        .await
+        .unwrap();
+    for file in ["assent.db", "assent.db-wal", "assent.db-shm"] {
+        let mode = std::fs::metadata(dir.path().join(file))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{file} is {:o}", mode & 0o777);
+    }
+}
+
 #[tokio::test]
 async fn the_audit_log_pages_in_order() {
     for database in test_databases().await {

@@ -350,28 +350,9 @@ impl Workspace<'_> {
             .store
             .error_logger(&run.org_id, &flow.environment)
             .await?;
-        report_error(self.slack, self.token, flow, channel, &report).await;
+        self.slack
+            .report_error(self.token, flow, channel, &report)
+            .await;
         Ok(())
-    }
-}
-
-/// Posts `report` to the error-logger `channel` of `flow`'s environment, if it has one. A
-/// channel Slack refuses is logged, not retried: the report is a courtesy to the author.
-pub(crate) async fn report_error(
-    slack: &Slack,
-    token: &str,
-    flow: &FlowRecord,
-    channel: Option<String>,
-    report: &ErrorReport,
-) {
-    let Some(channel) = channel else {
-        return;
-    };
-    if let Err(error) = slack
-        .api()
-        .post_message(token, &channel, report.content())
-        .await
-    {
-        tracing::warn!(flow = %flow.name, %channel, %error, "the error logger could not be told");
     }
 }

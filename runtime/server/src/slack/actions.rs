@@ -11,8 +11,8 @@ use assent_store::SlackWorkspace;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use super::SlackState;
 use super::command::form_for;
+use super::state::SlackState;
 
 /// Who clicked, where, in which workspace.
 struct Clicker<'a> {

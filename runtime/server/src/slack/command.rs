@@ -14,8 +14,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::{NOT_CONNECTED, SlackState, ephemeral, verified};
-use crate::notifier::report_error;
+use super::state::{NOT_CONNECTED, SlackState, ephemeral, verified};
 
 fn help(command: &str) -> String {
     format!(
@@ -216,7 +215,12 @@ async fn prompt(
             .error_logger(&workspace.org_id, &flow.environment)
             .await
         {
-            Ok(channel) => report_error(&state.slack, token, flow, channel, &report).await,
+            Ok(channel) => {
+                state
+                    .slack
+                    .report_error(token, flow, channel, &report)
+                    .await
+            }
             Err(error) => {
                 tracing::warn!(flow = %flow.name, %error, "an on_prompt failure could not be reported");
             }

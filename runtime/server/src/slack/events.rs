@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::{SlackState, verified};
+use super::state::{SlackState, verified};
 
 pub(super) async fn events(
     State(state): State<SlackState>,

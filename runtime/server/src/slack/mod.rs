@@ -17,29 +17,28 @@ mod command;
 mod events;
 mod oauth;
 mod people;
+mod state;
 mod submission;
 
 use std::sync::Arc;
 
+use assent_slack::message::ErrorReport;
 use assent_slack::{SecretBox, SlackApi, Verifier};
-use assent_store::{SlackWorkspace, Store};
+use assent_store::{FlowRecord, SlackWorkspace};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde_json::json;
 
 use crate::Runner;
-use crate::notifier::SlackNotifier;
+use state::{SlackState, verified};
 
 pub use oauth::{InstallRequest, InstallStart, StartError, install_url};
 
 // Slack's payloads are a few kilobytes; a modal with many fields stays well under this.
 const SLACK_BODY_LIMIT: usize = 256 * 1024;
-
-const NOT_CONNECTED: &str = "This Slack workspace is not connected to Assent yet, so there is nothing to request here. An Assent admin can connect it with `POST /api/v1/slack/install`.";
 
 /// How the Slack app is set up.
 #[derive(Debug, Clone)]
@@ -116,9 +115,25 @@ impl Slack {
         &self.inner.secrets
     }
 
-    /// The notifier that delivers notices of `store`'s runs to Slack.
-    pub fn notifier(&self, store: Store) -> SlackNotifier {
-        SlackNotifier::new(self.clone(), store)
+    /// Posts `report` to the environment's error-logger `channel`, if it has one. A channel
+    /// Slack refuses is logged, not retried: the report is a courtesy to the flow's author.
+    pub(crate) async fn report_error(
+        &self,
+        token: &str,
+        flow: &FlowRecord,
+        channel: Option<String>,
+        report: &ErrorReport,
+    ) {
+        let Some(channel) = channel else {
+            return;
+        };
+        if let Err(error) = self
+            .api()
+            .post_message(token, &channel, report.content())
+            .await
+        {
+            tracing::warn!(flow = %flow.name, %channel, %error, "the error logger could not be told");
+        }
     }
 
     /// The workspace's bot token, unsealed.
@@ -131,13 +146,6 @@ impl Slack {
             }
         }
     }
-}
-
-/// What every Slack handler gets.
-#[derive(Debug, Clone)]
-struct SlackState {
-    slack: Slack,
-    runner: Runner,
 }
 
 /// The routes Slack calls, under `/slack`.
@@ -167,49 +175,5 @@ async fn interaction(State(state): State<SlackState>, headers: HeaderMap, body: 
         }
         Ok(_) => StatusCode::OK.into_response(),
         Err(error) => (StatusCode::BAD_REQUEST, error.to_string()).into_response(),
-    }
-}
-
-/// A verified body, or the 401 that refuses it.
-#[allow(clippy::result_large_err)] // The refusal is the handler's whole response.
-fn verified<'b>(
-    state: &SlackState,
-    headers: &HeaderMap,
-    body: &'b Bytes,
-) -> Result<&'b str, Response> {
-    let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
-    state
-        .slack
-        .inner
-        .verifier
-        .verify(
-            header("x-slack-signature"),
-            header("x-slack-request-timestamp"),
-            body,
-        )
-        .map_err(|error| {
-            tracing::warn!(%error, "refused an unverified Slack request");
-            (StatusCode::UNAUTHORIZED, error.to_string()).into_response()
-        })
-}
-
-/// An answer only the person who typed the command sees.
-fn ephemeral(text: impl Into<String>) -> Response {
-    axum::Json(json!({ "response_type": "ephemeral", "text": text.into() })).into_response()
-}
-
-impl SlackState {
-    /// The organisation's workspace for `team_id` and its bot token.
-    async fn workspace(&self, team_id: &str) -> Result<Option<(SlackWorkspace, String)>, String> {
-        let workspace = self
-            .runner
-            .store()
-            .slack_workspace(team_id)
-            .await
-            .map_err(|error| format!("Assent could not look up this workspace ({error})."))?;
-        Ok(workspace.and_then(|workspace| {
-            let token = self.slack.bot_token(&workspace)?;
-            Some((workspace, token))
-        }))
     }
 }

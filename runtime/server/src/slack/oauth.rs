@@ -10,7 +10,8 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use super::{Slack, SlackState};
+use super::Slack;
+use super::state::SlackState;
 
 // An install link works for this long: enough to click through Slack's consent screen.
 const INSTALL_LINK_MS: i64 = 30 * 60 * 1000;

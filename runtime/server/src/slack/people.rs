@@ -6,7 +6,7 @@ use assent_runner::{Admission, RuntimeError, SlackProfile};
 use assent_store::SlackWorkspace;
 use assent_types::User;
 
-use super::SlackState;
+use super::state::SlackState;
 
 /// Why a Slack user could not act in Assent. Shown to them, so it says what to do.
 #[derive(Debug, thiserror::Error)]

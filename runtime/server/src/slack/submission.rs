@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::command::form_for;
-use super::{NOT_CONNECTED, SlackState};
+use super::state::{NOT_CONNECTED, SlackState};
 
 pub(super) async fn view_submission(
     state: &SlackState,
