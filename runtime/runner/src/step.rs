@@ -18,8 +18,8 @@
 //! A plugin that fails in any phase moves the run to `errored` ([`crate::failure`]).
 
 use assent_engine::{
-    DeescalateCause, Origin, Position, Rejection, Resolution, Resolver, StrategyCall, Trigger,
-    permissions, transition,
+    DeescalateCause, Origin, Position, Rejection, Resolution, Resolver, StrategyCall, Transition,
+    Trigger, permissions, transition,
 };
 use assent_plugin_host::{CallError, CallFailure};
 use assent_store::{
@@ -124,6 +124,23 @@ impl From<RuntimeError> for Stop {
     }
 }
 
+/// What a step does: the state machine's transition and the strategy's output.
+struct Effect {
+    change: Transition,
+    output: Option<Value>,
+}
+
+/// A step the hooks let through, with what it needs to be applied and committed.
+struct Taken {
+    effect: Effect,
+    /// The hook's reason, if it gave one.
+    reason: Option<String>,
+    /// The hooks' audit entries.
+    events: Vec<NewEvent>,
+    /// The session `after_<step>` runs in.
+    session: TenantSession,
+}
+
 /// What the hooks decided, with the session the step goes on with.
 enum Decision {
     Take {
@@ -185,8 +202,7 @@ impl Runner {
         let Some(step) = self.choose(attempt, &run).await? else {
             return Ok(Advance::unchanged(run));
         };
-        let decided = self.decide(attempt, &run, step, session).await;
-        let outcome = match decided {
+        let stop = match self.decide(attempt, &run, step, session).await {
             Ok(Decision::Ignore {
                 step,
                 message,
@@ -201,19 +217,26 @@ impl Runner {
                 reason,
                 events,
                 session,
-            }) => {
-                self.take(attempt, run.clone(), step, reason, events, session)
-                    .await
-            }
-            Err(stop) => Err(stop),
+            }) => match self.effect(attempt, &run, step).await {
+                Ok(effect) => {
+                    let taken = Taken {
+                        effect,
+                        reason,
+                        events,
+                        session,
+                    };
+                    return self.take(attempt, run, taken).await;
+                }
+                Err(stop) => stop,
+            },
+            Err(stop) => stop,
         };
-        match outcome {
-            Ok(advance) => Ok(advance),
-            Err(Stop::Plugin(step, error)) => {
+        match stop {
+            Stop::Plugin(step, error) => {
                 self.fail(attempt.context, run, step, &error, attempt.job)
                     .await
             }
-            Err(Stop::Error(error)) => Err(error),
+            Stop::Error(error) => Err(error),
         }
     }
 
@@ -394,26 +417,40 @@ impl Runner {
         })))
     }
 
-    /// Phases 4 and 5: what the step does, its commit, and what follows it.
-    async fn take(
+    /// Phase 4, the part that may fail: what the step changes, and the strategy's grant or
+    /// revocation with its output.
+    async fn effect(
         &self,
         attempt: &Attempt<'_>,
-        run: RunRecord,
+        run: &RunRecord,
         step: Step,
-        hook_reason: Option<String>,
-        events: Vec<NewEvent>,
-        mut session: TenantSession,
-    ) -> Result<Advance, Stop> {
-        let context = attempt.context;
-        let change = transition(position_of(&run), step, &run.body.plan)
+    ) -> Result<Effect, Stop> {
+        let change = transition(position_of(run), step, &run.body.plan)
             .map_err(|_| RuntimeError::Rejected(Rejection::NotPending { status: run.status }))?;
         let output = match change.strategy {
             Some(call) => self
-                .call_strategy(context, call, attempt.actor, step, &run)
+                .call_strategy(attempt.context, call, attempt.actor, step, run)
                 .await
                 .map_err(|error| Stop::Plugin(step, error))?,
             None => None,
         };
+        Ok(Effect { change, output })
+    }
+
+    /// Phases 4 and 5: the step applied to the run, its commit, and what follows it.
+    async fn take(
+        &self,
+        attempt: &Attempt<'_>,
+        run: RunRecord,
+        taken: Taken,
+    ) -> Result<Advance, RuntimeError> {
+        let Taken {
+            effect: Effect { change, output },
+            reason,
+            events,
+            mut session,
+        } = taken;
+        let (context, step) = (attempt.context, change.step);
         let applied = apply(
             run,
             StepFacts {
@@ -421,7 +458,7 @@ impl Runner {
                 trigger: attempt.trigger,
                 actor: attempt.actor,
                 // A hook's reason wins over the person's; a step with neither keeps the last.
-                reason: hook_reason.or_else(|| attempt.reason.clone()),
+                reason: reason.or_else(|| attempt.reason.clone()),
                 output,
                 now: now_millis(),
                 owner: &self.owner,
@@ -436,12 +473,7 @@ impl Runner {
             .scheduling(applied.schedule.clone())
             .recording(applied.events);
         let run = applied.run;
-        let job_ids = match self
-            .store
-            .commit_step(write)
-            .await
-            .map_err(RuntimeError::from)?
-        {
+        let job_ids = match self.store.commit_step(write).await? {
             StepCommit::Committed { job_ids } => job_ids,
             StepCommit::Conflict => return Ok(Advance::Lost),
             // Our lease ran out and another worker owns this timer now: it will fire it.
