@@ -1546,3 +1546,50 @@ async fn card_updates_and_dms_survive_a_slack_outage() {
     }
     world.server.abort();
 }
+
+/// An install link connects one workspace, once: replaying its `state` with another code
+/// (someone who saw the link connecting their own workspace) is refused, on both databases.
+#[tokio::test]
+async fn an_install_link_works_once() {
+    for database in test_databases().await {
+        let slack = FakeSlack::start().await;
+        let server = start_with_slack(&database, &slack).await;
+        let acme = tenant(&server, "acme").await;
+        let (_, start) = acme.admin.post("/slack/install", json!({})).await;
+        let url = reqwest::Url::parse(start["url"].as_str().unwrap()).unwrap();
+        let state: String = url
+            .query_pairs()
+            .find(|(k, _)| k == "state")
+            .unwrap()
+            .1
+            .into_owned();
+        let callback = format!("http://{}/slack/oauth/callback", server.addr);
+        slack.on_install("first", "T0ACME", "Acme", "xoxb-acme");
+        slack.on_install("again", "T0EVIL", "Evil", "xoxb-evil");
+        let page = reqwest::Client::new()
+            .get(&callback)
+            .query(&[("code", "first"), ("state", state.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), StatusCode::OK, "{}", database.kind);
+        let page = reqwest::Client::new()
+            .get(&callback)
+            .query(&[("code", "again"), ("state", state.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), StatusCode::BAD_REQUEST, "{}", database.kind);
+        assert!(page.text().await.unwrap().contains("already used"));
+        let (_, audit) = acme.admin.get("/audit").await;
+        let connected: Vec<&Value> = audit["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "slack.connected")
+            .collect();
+        assert_eq!(connected.len(), 1, "{connected:?}");
+        assert_eq!(connected[0]["data"]["team_id"], "T0ACME");
+        server.abort();
+    }
+}

@@ -53,6 +53,8 @@ impl Default for Limits {
         Limits {
             deadline: Duration::from_millis(100),
             memory_bytes: 64 << 20,
+            // 16 KiB of stdout/stderr: a traceback or a panic message with room to spare;
+            // more is a plugin printing in a loop, cut rather than kept.
             captured_output_bytes: 16 << 10,
         }
     }
@@ -89,7 +91,12 @@ impl Default for HostConfig {
             max_component_bytes: 64 << 20,
             cache_dir: None,
             pooling: true,
+            // 256 slots: a few hundred concurrent calls is far beyond what two cores run at
+            // once, and at Rust plugins' 64 MiB each the reserved address space stays at
+            // 16 GiB, well inside what the kernel hands out without committing it.
             max_instances: 256,
+            // 5 ms: deadlines of 100 ms are checked to within 5%, and a busy plugin holds a
+            // worker thread no longer than a typical request's own latency.
             epoch_tick: Duration::from_millis(5),
         }
     }

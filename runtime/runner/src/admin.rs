@@ -2,7 +2,7 @@
 //! tokens, environments, and the Slack workspaces connected to it (with the people who come
 //! in through them).
 
-use assent_store::{EventKind, NewEvent, NewUser, Provisioned, SlackWorkspace};
+use assent_store::{EventKind, NewEvent, NewUser, Provisioned, SlackWorkspace, now_millis};
 use assent_types::{Identity, Role, User};
 use serde_json::json;
 
@@ -157,6 +157,20 @@ impl Runner {
         );
         self.store.append(org_id, &[event]).await?;
         Ok(())
+    }
+
+    /// Spends the install link with `nonce` (issued to `org_id`, valid until `expires_at`):
+    /// `false` when it was used before, so one link connects one workspace.
+    pub async fn redeem_install_link(
+        &self,
+        org_id: &str,
+        nonce: &str,
+        expires_at: i64,
+    ) -> Result<bool, RuntimeError> {
+        Ok(self
+            .store
+            .redeem_install_link(org_id, nonce, expires_at, now_millis())
+            .await?)
     }
 
     /// Connects a Slack workspace to its organisation (an install finished).

@@ -163,6 +163,31 @@ impl Store {
         Ok(Some(workspace))
     }
 
+    /// Records that the install link with `nonce` was used; `false` if it already was. Links
+    /// that expired before `now` are forgotten on the way (they are refused anyway).
+    pub async fn redeem_install_link(
+        &self,
+        org_id: &str,
+        nonce: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        sqlx::query("DELETE FROM slack_install_links WHERE expires_at < $1")
+            .bind(now)
+            .execute(&self.writes)
+            .await?;
+        let inserted = sqlx::query(
+            "INSERT INTO slack_install_links (nonce, org_id, expires_at) VALUES ($1, $2, $3)
+             ON CONFLICT (nonce) DO NOTHING",
+        )
+        .bind(nonce)
+        .bind(org_id)
+        .bind(expires_at)
+        .execute(&self.writes)
+        .await?;
+        Ok(inserted.rows_affected() == 1)
+    }
+
     /// The Assent user a Slack user was matched to.
     pub async fn slack_user(
         &self,

@@ -1,10 +1,11 @@
 //! Connecting a workspace: an organisation's admin asks the API for an install link, Slack
 //! sends the person back to `/slack/oauth/callback` with a code, and the code becomes the
 //! workspace's bot token, stored sealed. The link's `state` is sealed too, so the callback
-//! knows which organisation asked and that nobody forged or replayed an old link.
+//! knows which organisation asked and that nobody forged an old link; its nonce is spent on
+//! use, so a link connects one workspace once.
 
 use assent_runner::Runner;
-use assent_store::{SlackWorkspace, now_millis};
+use assent_store::{SlackWorkspace, new_id, now_millis};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
@@ -37,6 +38,10 @@ struct InstallState {
     org_id: String,
     domains: Vec<String>,
     expires_at: i64,
+    /// Spent when the link is used, so it connects one workspace only. Links made before
+    /// links had one carry none and cannot be used.
+    #[serde(default)]
+    nonce: String,
 }
 
 /// Why an install could not start or finish.
@@ -46,6 +51,8 @@ pub enum StartError {
     BadState,
     #[error("the install link expired; ask for a new one")]
     Expired,
+    #[error("the install link was already used; ask for a new one")]
+    Used,
     #[error("slack did not grant the install: {0}")]
     Denied(String),
     #[error("`{0}` is not an email domain")]
@@ -84,6 +91,7 @@ pub fn install_url(
         org_id: org_id.to_owned(),
         domains,
         expires_at,
+        nonce: new_id(),
     };
     let sealed = slack
         .secrets()
@@ -116,6 +124,14 @@ async fn finish(
         .ok_or(StartError::BadState)?;
     if state.expires_at < now_millis() {
         return Err(StartError::Expired);
+    }
+    // Spent before Slack is asked: a link someone else saw connects nothing of theirs.
+    if state.nonce.is_empty()
+        || !runner
+            .redeem_install_link(&state.org_id, &state.nonce, state.expires_at)
+            .await?
+    {
+        return Err(StartError::Used);
     }
     let config = slack.config();
     let installation = slack
