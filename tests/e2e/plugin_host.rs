@@ -531,3 +531,23 @@ async fn concurrent_first_loads_share_the_cache_safely() {
     assert_eq!(artifacts.len(), 1, "{artifacts:?}");
     assert!(artifacts[0].ends_with(".cwasm"), "{artifacts:?}");
 }
+
+/// A component that compiles but is refused (here: it exports nothing of the contract) leaves
+/// nothing in the cache: a refused upload must not fill the server's disk.
+#[tokio::test]
+async fn a_refused_plugin_leaves_no_compiled_artifact() {
+    let cache = tempfile::tempdir().unwrap();
+    let config = HostConfig {
+        cache_dir: Some(cache.path().to_owned()),
+        ..HostConfig::default()
+    };
+    let empty = wat::parse_str("(component)").unwrap();
+    let refused = PluginHost::new(config).unwrap().load(empty).await;
+    assert!(refused.is_err(), "an empty component is not a plugin");
+    let left: Vec<_> = std::fs::read_dir(cache.path())
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.file_name())
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}

@@ -91,6 +91,23 @@ impl PluginHost {
         .await
         .map_err(|_| LoadError::Interrupted)??;
 
+        let checked = self.check(component, hash.clone(), bytes.len()).await;
+        if checked.is_err()
+            && let Some(cache_dir) = &self.shared.config.cache_dir
+        {
+            // A refused plugin leaves nothing behind: uploads that fail must not fill the disk.
+            load::forget_artifact(&self.shared.engine, cache_dir, &hash);
+        }
+        checked
+    }
+
+    /// Checks a compiled component against the contract and asks it what it implements.
+    async fn check(
+        &self,
+        component: wasmtime::component::Component,
+        hash: String,
+        size: usize,
+    ) -> Result<Plugin, LoadError> {
         let version = load::check_contract(&self.shared.engine, &component)?;
         let instance_pre = self
             .shared
@@ -113,7 +130,7 @@ impl PluginHost {
             pre: instance_pre,
             exports,
             hash,
-            size: bytes.len(),
+            size,
         };
         Plugin::describe(compiled).await
     }

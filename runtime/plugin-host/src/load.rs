@@ -87,6 +87,18 @@ pub(crate) fn compile(
     Ok(component)
 }
 
+/// Removes the cached artifact of plugin `hash`, if there is one (the plugin was refused).
+pub(crate) fn forget_artifact(engine: &Engine, cache_dir: &Path, hash: &str) {
+    let path = artifact_path(engine, cache_dir, hash);
+    match std::fs::remove_file(&path) {
+        Ok(()) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => {
+            tracing::warn!(path = %path.display(), %error, "could not remove a refused plugin's artifact");
+        }
+    }
+}
+
 fn compile_fresh(engine: &Engine, bytes: &[u8]) -> Result<Component, LoadError> {
     Component::new(engine, bytes).map_err(|error| LoadError::Invalid {
         reason: describe_compile_error(&error),
