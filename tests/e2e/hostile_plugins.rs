@@ -313,3 +313,32 @@ async fn an_oversized_plugin_is_refused_before_parsing() {
         "{error}"
     );
 }
+
+/// What a plugin hands back is bounded: a huge error message is cut to what a person reads,
+/// saying so, and a huge answer is refused naming its size and the limit; the host serves
+/// the next call either way.
+#[tokio::test]
+async fn huge_messages_are_cut_and_huge_answers_refused() {
+    let host = host();
+    let plugin = hostile(&host).await;
+    let CallFailure::Plugin(PluginError { kind, message }) = failure(&plugin, "huge-error").await
+    else {
+        panic!("a plugin error is the plugin's own");
+    };
+    assert_eq!(kind, "huge");
+    assert!(message.len() < 5 << 10, "{} bytes kept", message.len());
+    assert!(
+        message.ends_with("[cut: the plugin's text was 8388608 bytes; the first 4096 are kept]"),
+        "{}",
+        &message[message.len() - 120..]
+    );
+    let answer = failure(&plugin, "huge-answer").await;
+    let CallFailure::BadReturn(reason) = answer else {
+        panic!("an oversized answer is a bad return, not {answer:?}");
+    };
+    assert!(
+        reason.contains("bytes, over the 65536 a handler may return"),
+        "{reason}"
+    );
+    assert_host_serves_next_call(&host, &plugin).await;
+}

@@ -14,12 +14,14 @@
 //!
 //! Around them: `host` holds the engine, the linker and the instance slots; `exports` resolves
 //! and type-checks a plugin's exports once; `state` is what each instance's store holds (sealed
-//! WASI, memory limiter, log); `classify` turns wasmtime's errors into a [`CallFailure`].
+//! WASI, memory limiter, log); `classify` turns wasmtime's errors into a [`CallFailure`]; `caps`
+//! bounds what a plugin hands back (text cut to size, saying so; oversized answers refused).
 //!
 //! Plugins get a sealed WASI (no files, sockets, environment or stdin; stdout and stderr
 //! captured) and the `log` import. Every failure is a [`CallError`] naming the plugin, the
 //! handler and the cause; nothing a plugin does can panic the host.
 
+mod caps;
 mod classify;
 mod config;
 pub mod contract;

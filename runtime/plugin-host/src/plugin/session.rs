@@ -13,6 +13,7 @@ use wasmtime::{Store, UpdateDeadline};
 
 use super::prepared::Prepared;
 use super::{Compiled, Described, Plugin};
+use crate::caps;
 use crate::classify::classify;
 use crate::config::Limits;
 use crate::contract::{Call, FromReply, Manifest, Reply};
@@ -152,7 +153,8 @@ impl Session {
             .exports
             .call(&mut self.store, &self.instance, call)
             .await;
-        self.finish(&handler.to_string(), outcome)
+        let reply = self.finish(&handler.to_string(), outcome)?;
+        caps::cap_reply(reply).map_err(|cause| self.error(&handler.to_string(), cause))
     }
 
     fn check_callable(&self, handler: Handler) -> Result<(), CallError> {
@@ -180,7 +182,9 @@ impl Session {
     ) -> Result<R, CallError> {
         match outcome {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(plugin_error)) => Err(self.error(handler, CallFailure::Plugin(plugin_error))),
+            Ok(Err(plugin_error)) => {
+                Err(self.error(handler, CallFailure::Plugin(caps::cap_error(plugin_error))))
+            }
             Err(error) => {
                 self.poisoned = true;
                 let cause = classify(error, self.store.data());

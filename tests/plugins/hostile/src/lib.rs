@@ -1,8 +1,9 @@
 //! Misbehaves on request, so tests can check the host contains it.
 //!
 //! `get_permissions` reads the flow var `behavior`:
-//! `loop`, `memory`, `trap`, `stack`, `read-file`, `write-file`, `socket`, `env`, `flood`;
-//! anything else behaves.
+//! `loop`, `memory`, `trap`, `stack`, `read-file`, `write-file`, `socket`, `env`, `flood`,
+//! `huge-error` (an 8 MiB error message), `huge-answer` (5,000 approvers, ~110 KB); anything else
+//! behaves.
 
 use assent_sdk::prelude::*;
 
@@ -43,6 +44,15 @@ impl Plugin for Hostile {
                     "{} variables, {} arguments",
                     std::env::vars().count(),
                     std::env::args().count()
+                ),
+            )),
+            "huge-error" => Err(PluginError::new("huge", "x".repeat(8 << 20))),
+            "huge-answer" => Ok(RequestPermission::new(
+                PermissionLevel::Admin,
+                Permission::Users(
+                    (0..200_000)
+                        .map(|i| format!("user{i}@example.com"))
+                        .collect(),
                 ),
             )),
             "flood" => {
