@@ -512,6 +512,49 @@ async fn admins_keep_their_role_and_the_last_one_cannot_be_demoted() {
     }
 }
 
+/// Guessing tokens gets nowhere: after twenty bad ones a minute from one address, further
+/// attempts are answered 429 with `Retry-After`, without a database lookup.
+#[tokio::test]
+async fn guessing_tokens_is_throttled() {
+    let database = assent_tests::sqlite_database();
+    let server = start(&database).await;
+    let acme = tenant(&server, "acme").await;
+    let mut statuses = Vec::new();
+    for guess in 0..25 {
+        let guesser = acme
+            .admin
+            .with_token(&format!("guess-{guess:02}-aaaaaaaaaaaaaaaa"));
+        statuses.push(guesser.get("/flows").await.0);
+    }
+    assert!(
+        statuses[..20]
+            .iter()
+            .all(|s| *s == StatusCode::UNAUTHORIZED),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses[20..]
+            .iter()
+            .all(|s| *s == StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    let response = reqwest::Client::new()
+        .get(format!("http://{}/api/v1/flows", server.addr))
+        .bearer_auth("one-more-guess")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "too_many_attempts");
+}
+
 #[tokio::test]
 async fn idempotency_keys_make_retries_safe() {
     for database in test_databases().await {

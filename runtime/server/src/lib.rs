@@ -101,12 +101,14 @@ impl Server {
             runner: runner.clone(),
             operator_token: config.operator_token.map(Arc::from),
             slack: slack.clone(),
+            throttle: Arc::default(),
         };
         let mut app = router(state);
         if let Some(slack) = slack {
             app = app.merge(slack::router(slack, runner.clone()));
         }
         let serve = tokio::spawn(async move {
+            let app = app.into_make_service_with_connect_info::<SocketAddr>();
             if let Err(error) = axum::serve(listener, app).await {
                 tracing::error!(%error, "the HTTP server stopped");
             }

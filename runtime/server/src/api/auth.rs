@@ -1,6 +1,8 @@
 //! Who is calling: an organisation's API token, or the operator's.
 
-use axum::extract::FromRequestParts;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use sha2::{Digest, Sha256};
@@ -55,13 +57,23 @@ impl FromRequestParts<AppState> for Tenant {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let token = bearer(parts)?;
+        let address = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(address)| address.ip());
+        if let Err(wait) = state.throttle.check(address, token) {
+            return Err(ApiError::too_many_attempts(wait));
+        }
         match state.runner.store().authenticate(token).await? {
             Some(principal) => Ok(Tenant(principal)),
-            None => Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "the API token is not valid; ask an admin of your organisation for a new one",
-            )),
+            None => {
+                state.throttle.failed(address, token);
+                Err(ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthorized",
+                    "the API token is not valid; ask an admin of your organisation for a new one",
+                ))
+            }
         }
     }
 }

@@ -22,6 +22,8 @@ pub struct ApiError {
     /// For people.
     pub message: String,
     pub details: Option<Value>,
+    /// Sent as `Retry-After` (seconds), with `429`.
+    pub retry_after: Option<std::time::Duration>,
 }
 
 impl ApiError {
@@ -31,6 +33,21 @@ impl ApiError {
             code,
             message: message.into(),
             details: None,
+            retry_after: None,
+        }
+    }
+
+    /// Too many failed attempts from this address or with this token; `wait` says how long.
+    pub fn too_many_attempts(wait: std::time::Duration) -> ApiError {
+        // Whole seconds, rounded up: `Retry-After: 0` would invite an immediate retry.
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        ApiError {
+            retry_after: Some(std::time::Duration::from_secs(seconds)),
+            ..ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                format!("too many invalid tokens from here; try again in {seconds} s"),
+            )
         }
     }
 
@@ -77,7 +94,15 @@ impl IntoResponse for ApiError {
                 details: self.details.as_ref(),
             },
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(wait) = self.retry_after
+            && let Ok(value) = axum::http::HeaderValue::from_str(&wait.as_secs().to_string())
+        {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, value);
+        }
+        response
     }
 }
 

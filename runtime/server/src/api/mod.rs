@@ -7,6 +7,7 @@ mod error;
 mod idempotency;
 mod operator;
 mod requests;
+mod throttle;
 mod views;
 
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 pub use auth::{Operator, Tenant};
 pub use error::{ApiError, Body, OptionalBody, Params};
+pub use throttle::AuthThrottle;
 
 use assent_runner::Runner;
 
@@ -31,6 +33,8 @@ pub struct AppState {
     pub operator_token: Option<Arc<str>>,
     /// The Slack app, when the server runs one (for install links).
     pub slack: Option<crate::Slack>,
+    /// Failed authentications by address and token prefix.
+    pub throttle: Arc<AuthThrottle>,
 }
 
 // JSON bodies are small: a flow with a hundred fields is tens of kilobytes, so 1 MiB leaves
