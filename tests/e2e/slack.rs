@@ -1593,3 +1593,43 @@ async fn an_install_link_works_once() {
         server.abort();
     }
 }
+
+/// A decision that lands while the request's card is still being posted (the approver saw
+/// it at once; Slack had not answered the post yet) still shows on the card.
+#[tokio::test]
+async fn a_denial_while_the_card_is_posted_still_updates_it() {
+    for database in test_databases().await {
+        let world = World::new(&database, "race").await;
+        world
+            .tenant
+            .flow("db", json!({ "channels": "#db-race" }), false)
+            .await;
+        world.slack.slow("chat.postMessage", Duration::from_secs(1));
+        let member = world.tenant.member.clone();
+        let requested = tokio::spawn(async move {
+            member
+                .post(
+                    "/events/request",
+                    json!({ "flow": "db", "flow_inputs": { "reason": "race" } }),
+                )
+                .await
+        });
+        let card = world.card_in("#db-race").await;
+        let run_id = card_run_id(&card.body);
+        let ts = card.response["ts"].as_str().unwrap().to_owned();
+        let (status, denied) = world
+            .tenant
+            .admin
+            .post(&format!("/runs/{run_id}/deny"), json!({}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{denied}");
+        assert_eq!(requested.await.unwrap().0, StatusCode::CREATED);
+        let updated = world.wait_update(&ts, "Denied").await;
+        assert!(
+            !action_ids(&updated).contains(&"assent_approve".to_owned()),
+            "{}: {updated}",
+            database.kind
+        );
+        world.server.abort();
+    }
+}

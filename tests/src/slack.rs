@@ -46,6 +46,8 @@ struct Fake {
     outages: BTreeMap<String, usize>,
     /// Slack user id → (email, name).
     users: BTreeMap<String, (String, String)>,
+    /// Method → how long the fake takes to answer it (the call is recorded at once).
+    delays: BTreeMap<String, Duration>,
     /// What `oauth.v2.access` returns for a code: (team id, team name, bot token).
     installs: BTreeMap<String, (String, String, String)>,
     next_ts: u64,
@@ -101,6 +103,16 @@ impl FakeSlack {
             .insert(method.into(), calls);
     }
 
+    /// Makes Slack take `delay` to answer `method`: the call is recorded (and visible to
+    /// the test) at once, the answer comes after — as when a real post is slow.
+    pub fn slow(&self, method: &str, delay: Duration) {
+        self.state
+            .lock()
+            .unwrap()
+            .delays
+            .insert(method.into(), delay);
+    }
+
     /// What `oauth.v2.access` answers for `code`.
     pub fn on_install(&self, code: &str, team_id: &str, team_name: &str, bot_token: &str) {
         self.state.lock().unwrap().installs.insert(
@@ -153,6 +165,21 @@ async fn web_api(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
+    let (response, delay) = answer(&state, method, query, &headers, &body);
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
+    response
+}
+
+/// Records the call and works out Slack's answer, and how long to wait before giving it.
+fn answer(
+    state: &Mutex<Fake>,
+    method: String,
+    query: BTreeMap<String, String>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> (Response, Option<Duration>) {
     let token = headers
         .get("authorization")
         .and_then(|value| value.to_str().ok())
@@ -161,9 +188,9 @@ async fn web_api(
     let body: Value = if body.is_empty() {
         json!(query)
     } else {
-        serde_json::from_slice(&body)
+        serde_json::from_slice(body)
             .or_else(|_| {
-                serde_urlencoded::from_bytes::<BTreeMap<String, String>>(&body)
+                serde_urlencoded::from_bytes::<BTreeMap<String, String>>(body)
                     .map(|form| json!(form))
             })
             .unwrap_or(Value::Null)
@@ -179,7 +206,10 @@ async fn web_api(
             body,
             response: Value::Null,
         });
-        return (StatusCode::SERVICE_UNAVAILABLE, "slack is down").into_response();
+        return (
+            (StatusCode::SERVICE_UNAVAILABLE, "slack is down").into_response(),
+            None,
+        );
     }
     fake.next_ts += 1;
     let ts = format!("1700000000.{:06}", fake.next_ts);
@@ -252,13 +282,14 @@ async fn web_api(
         },
         _ => json!({ "ok": false, "error": "unknown_method" }),
     };
+    let delay = fake.delays.get(&method).copied();
     fake.calls.push(Call {
         method,
         token,
         body,
         response: response.clone(),
     });
-    axum::Json(response).into_response()
+    (axum::Json(response).into_response(), delay)
 }
 
 /// Connects the organisation `admin` administers to workspace `team` the way an admin does:

@@ -83,7 +83,8 @@ impl Notifier for SlackNotifier {
             }
             match notice {
                 Notice::Request { notification } => {
-                    to.post_request(&card, run, *notification, attempts).await
+                    to.post_request(flow, &card, run, *notification, attempts)
+                        .await
                 }
                 Notice::Moved { step } => {
                     // Either failing for want of Slack fails the notice, which is retried
@@ -134,6 +135,7 @@ impl Workspace<'_> {
     /// Posts the card to each destination of the notification not yet posted to.
     async fn post_request(
         &self,
+        flow: &FlowRecord,
         card: &RequestCard,
         run: &RunRecord,
         notification: u32,
@@ -186,6 +188,9 @@ impl Workspace<'_> {
                 }
             }
         }
+        if delivered > 0 {
+            self.catch_up(flow, card, run).await?;
+        }
         // The requester hears once that their request went out: when its first card did
         // (not again on a retried delivery, nor when it is forwarded).
         // Best effort: a retry would find the cards posted and not know whether the DM went.
@@ -203,6 +208,26 @@ impl Workspace<'_> {
         } else {
             Ok(Delivery::Undeliverable)
         }
+    }
+
+    /// Shows a step that landed while the cards were being posted. Its own notice ran before
+    /// they were recorded and found none to update; of the two deliveries, whichever comes
+    /// second sees both the cards and the step, so reading the run again here closes the gap.
+    async fn catch_up(
+        &self,
+        flow: &FlowRecord,
+        posted: &RequestCard,
+        run: &RunRecord,
+    ) -> Result<(), RuntimeError> {
+        let Some(now) = self.store.run(&run.org_id, &run.id).await? else {
+            return Ok(());
+        };
+        if now.version == run.version {
+            return Ok(());
+        }
+        let mut current = card(flow, &now);
+        current.requester.slack_id = posted.requester.slack_id.clone();
+        self.update_cards(&current, &now).await
     }
 
     /// Posts a card to `destination`; its channel and timestamp.
