@@ -555,6 +555,31 @@ async fn guessing_tokens_is_throttled() {
     assert_eq!(body["error"]["code"], "too_many_attempts");
 }
 
+/// A page of runs is bounded in bytes as well as in runs: large runs come a few at a time,
+/// and paging on with `before` reaches every one.
+#[tokio::test]
+async fn a_page_of_large_runs_stops_at_its_size() {
+    let database = assent_tests::sqlite_database();
+    let server = start(&database).await;
+    let acme = tenant(&server, "acme").await;
+    acme.flow("prod", json!({}), false).await;
+    for _ in 0..6 {
+        acme.request("prod", json!({ "reason": "x".repeat(900_000) }))
+            .await;
+    }
+    let (status, first) = acme.admin.get("/runs?limit=50").await;
+    assert_eq!(status, StatusCode::OK);
+    let first = first.as_array().unwrap().clone();
+    assert!(
+        (1..6).contains(&first.len()),
+        "{} runs of ~900 KB in one page",
+        first.len()
+    );
+    let last = first.last().unwrap()["id"].as_str().unwrap().to_owned();
+    let (_, rest) = acme.admin.get(&format!("/runs?before={last}")).await;
+    assert_eq!(first.len() + rest.as_array().unwrap().len(), 6);
+}
+
 #[tokio::test]
 async fn idempotency_keys_make_retries_safe() {
     for database in test_databases().await {

@@ -285,6 +285,10 @@ pub async fn get_run(
 // fields and outputs is a few kilobytes) for clients that export.
 const RUNS_PAGE: u32 = 50;
 const MAX_RUNS_PAGE: u32 = 500;
+// A page of runs also stops at 4 MiB of JSON (always holding at least one run): each run is
+// bounded (its inputs by the 1 MiB body limit, plugin answers by the host's caps), but five
+// hundred of them need not be.
+const MAX_RUNS_PAGE_BYTES: usize = 4 << 20;
 // Audit entries are smaller than runs (a few hundred bytes), so pages hold twice as many.
 const AUDIT_PAGE: u32 = 100;
 const MAX_AUDIT_PAGE: u32 = 1000;
@@ -293,11 +297,12 @@ const MAX_AUDIT_PAGE: u32 = 1000;
 pub struct RunsQuery {
     /// Continue with runs older than this run id.
     pub before: Option<String>,
-    /// At most this many (default 50, at most 500).
+    /// At most this many (default 50, at most 500); fewer when they come to over 4 MiB.
     pub limit: Option<u32>,
 }
 
-/// The organisation's runs, newest first. Admins only.
+/// The organisation's runs, newest first. Admins only. Page on with `before` set to the
+/// last run's id; a page of large runs may hold fewer than `limit`.
 #[utoipa::path(get, path = "/api/v1/runs", tag = "runs", params(RunsQuery),
     responses((status = 200, body = Vec<RunView>)), security(("api_token" = [])))]
 pub async fn list_runs(
@@ -312,9 +317,18 @@ pub async fn list_runs(
         .store()
         .runs(tenant.org_id(), query.before.as_deref(), limit)
         .await?;
-    Ok(Json(
-        runs.iter().map(|run| RunView::new(run, &[])).collect(),
-    ))
+    let mut page = Vec::with_capacity(runs.len());
+    let mut bytes = 0;
+    for run in &runs {
+        let view = RunView::new(run, &[]);
+        let size = serde_json::to_vec(&view).map_or(0, |json| json.len());
+        if !page.is_empty() && bytes + size > MAX_RUNS_PAGE_BYTES {
+            break;
+        }
+        bytes += size;
+        page.push(view);
+    }
+    Ok(Json(page))
 }
 
 /// One entry of the audit log. Admins only.
