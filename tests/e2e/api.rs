@@ -580,6 +580,42 @@ async fn a_page_of_large_runs_stops_at_its_size() {
     assert_eq!(first.len() + rest.as_array().unwrap().len(), 6);
 }
 
+/// Access is never silently left granted: a strategy that fails to take it away is tried
+/// again with backoff, and when it keeps failing the run says access may still be granted
+/// (and the error logger hears of it).
+#[tokio::test]
+async fn a_failing_deescalation_is_retried_then_reported() {
+    for database in test_databases().await {
+        let server = start(&database).await;
+        let acme = tenant(&server, "acme").await;
+        acme.flow("prod", json!({ "fail": "deescalate" }), true)
+            .await;
+        let id = run_id(
+            &acme
+                .request("prod", json!({ "reason": "x", "duration": "1s" }))
+                .await,
+        );
+        let (status, _) = acme
+            .admin
+            .post(&format!("/runs/{id}/approve"), json!({}))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let run = acme.admin.wait_for(&id, "errored").await;
+        let message = run["error"]["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("access may still be granted"),
+            "{}: {message}",
+            database.kind
+        );
+        let kinds = acme.admin.audit_kinds(&id).await;
+        assert!(
+            count(&kinds, "plugin_error") >= 3,
+            "{}: tried again before giving up: {kinds:?}",
+            database.kind
+        );
+    }
+}
+
 #[tokio::test]
 async fn idempotency_keys_make_retries_safe() {
     for database in test_databases().await {

@@ -42,6 +42,24 @@ impl Runner {
         })
     }
 
+    /// Records a failed attempt at `step` that will be tried again (the run is unchanged).
+    pub(crate) async fn record_retry(
+        &self,
+        run: &RunRecord,
+        step: Step,
+        error: &CallError,
+    ) -> Result<(), RuntimeError> {
+        tracing::warn!(run = %run.id, %step, %error, "plugin failed; the step will be tried again");
+        let event = NewEvent::run(
+            &run.id,
+            EventKind::PluginError,
+            None,
+            json!({ "step": step, "handler": error.handler, "error": error.to_string(), "retrying": true }),
+        );
+        self.store.append(&run.org_id, &[event]).await?;
+        Ok(())
+    }
+
     /// A new request whose plugin failed before its first step: stored, errored.
     pub(crate) async fn fail_new(
         &self,
@@ -71,13 +89,19 @@ impl Runner {
         run.status = RunStatus::Errored;
         run.version += 1;
         run.updated_at = now;
+        let message = failure_message(step, error);
         run.body.error = Some(RunError {
             step,
             handler: error.handler.clone(),
-            message: error.to_string(),
+            message: message.clone(),
             at: now,
         });
-        let schedule = self.notices(&run.id, vec![failed_notice(step, error)], now);
+        let notice = Notice::Failed {
+            step,
+            handler: error.handler.clone(),
+            error: message,
+        };
+        let schedule = self.notices(&run.id, vec![notice], now);
         let event = NewEvent::run(
             &run.id,
             EventKind::PluginError,
@@ -105,6 +129,16 @@ impl Runner {
             queued,
             ..StepResult::unchanged(run)
         })))
+    }
+}
+
+/// What the run says of a failure: a failed deescalation leaves access in place, and the
+/// people reading it must know to take it away by hand.
+fn failure_message(step: Step, error: &CallError) -> String {
+    if step == Step::Deescalate {
+        format!("access may still be granted: {error}; take it away by hand")
+    } else {
+        error.to_string()
     }
 }
 

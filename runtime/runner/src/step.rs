@@ -40,6 +40,12 @@ use crate::{Runner, RuntimeError};
 // before giving up. Each retry sees the winner's state, so more than two is already rare.
 pub(crate) const MAX_RACE_RETRIES: usize = 8;
 
+// A timed deescalation whose strategy fails is fired this many times in all (the worker
+// backs off one second more each time) before the run is errored and people are told that
+// access may still be granted: a few seconds ride out a provider's passing failure; a lasting
+// one needs a person.
+const DEESCALATE_ATTEMPTS: i64 = 4;
+
 /// What a person asks the runner to do to a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -232,6 +238,16 @@ impl Runner {
             Err(stop) => stop,
         };
         match stop {
+            Stop::Plugin(Step::Deescalate, error)
+                if attempt
+                    .job
+                    .is_some_and(|job| job.attempts < DEESCALATE_ATTEMPTS) =>
+            {
+                // Access must not stay granted because a strategy failed once: the timer
+                // stays, and the worker fires it again after its backoff.
+                self.record_retry(&run, Step::Deescalate, &error).await?;
+                Err(RuntimeError::Plugin(error))
+            }
             Stop::Plugin(step, error) => {
                 self.fail(attempt.context, run, step, &error, attempt.job)
                     .await
