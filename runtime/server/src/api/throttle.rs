@@ -11,9 +11,11 @@ use std::time::{Duration, Instant};
 // Twenty bad tokens a minute: far beyond a person's retries, and a guesser's ceiling.
 const MAX_FAILURES: u32 = 20;
 const WINDOW: Duration = Duration::from_secs(60);
-// A token's first characters: enough to tell one leaked or guessed token family from
-// another, too few to matter if they were logged (tokens are 43 characters of base64).
-const PREFIX_CHARS: usize = 8;
+// A token's first characters: `assent_` and 16 hex digits (of 64). Enough that failures
+// with one prefix are someone working on one token — and that nobody can lock others out by
+// failing on purpose, which would take guessing 64 bits of a real token's start — while too
+// few to matter should they be logged.
+const PREFIX_CHARS: usize = 23;
 // Keys remembered at most; past this, expired windows are dropped, and if none had expired
 // the oldest half goes. Bounds memory under an attack from many addresses.
 const MAX_KEYS: usize = 100_000;
@@ -139,8 +141,18 @@ mod tests {
         let now = Instant::now();
         for n in 0..MAX_FAILURES {
             let address = Some(IpAddr::from([10, 0, 1, u8::try_from(n).unwrap_or(0)]));
-            throttle.failed_at(address, "sameprefix-and-more", now);
+            throttle.failed_at(address, "assent_0123456789abcdef-and-more", now);
         }
-        assert!(throttle.check_at(None, "sameprefix-other", now).is_err());
+        assert!(
+            throttle
+                .check_at(None, "assent_0123456789abcdef-other", now)
+                .is_err()
+        );
+        // A token that merely shares the fixed `assent_` start is not held back.
+        assert!(
+            throttle
+                .check_at(None, "assent_fedcba9876543210", now)
+                .is_ok()
+        );
     }
 }
