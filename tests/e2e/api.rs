@@ -616,6 +616,33 @@ async fn a_failing_deescalation_is_retried_then_reported() {
     }
 }
 
+/// A client that sends half a request head (a slowloris) is cut off instead of holding its
+/// connection open for ever, while others are served meanwhile.
+#[tokio::test]
+async fn a_half_sent_request_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let database = assent_tests::sqlite_database();
+    let server = start(&database).await;
+    let mut slow = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    slow.write_all(b"GET /health HTTP/1.1\r\nHost: assent\r\nX-Slow: ")
+        .await
+        .unwrap();
+    let health = reqwest::get(format!("http://{}/health", server.addr))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), StatusCode::OK, "others are served meanwhile");
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        slow.read_to_end(&mut rest),
+    )
+    .await;
+    assert!(
+        closed.is_ok(),
+        "the half-sent request still held its connection after 20 s"
+    );
+}
+
 #[tokio::test]
 async fn idempotency_keys_make_retries_safe() {
     for database in test_databases().await {

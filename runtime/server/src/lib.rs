@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod examples;
+mod listen;
 pub mod notifier;
 pub mod slack;
 
@@ -107,12 +108,7 @@ impl Server {
         if let Some(slack) = slack {
             app = app.merge(slack::router(slack, runner.clone()));
         }
-        let serve = tokio::spawn(async move {
-            let app = app.into_make_service_with_connect_info::<SocketAddr>();
-            if let Err(error) = axum::serve(listener, app).await {
-                tracing::error!(%error, "the HTTP server stopped");
-            }
-        });
+        let serve = tokio::spawn(listen::serve(listener, app));
         let worker = runner.spawn_worker(config.worker);
         Ok(Server {
             runner,
