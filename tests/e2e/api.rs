@@ -630,7 +630,11 @@ async fn a_half_sent_request_is_cut_off() {
     let health = reqwest::get(format!("http://{}/health", server.addr))
         .await
         .unwrap();
-    assert_eq!(health.status(), StatusCode::OK, "others are served meanwhile");
+    assert_eq!(
+        health.status(),
+        StatusCode::OK,
+        "others are served meanwhile"
+    );
     let mut rest = Vec::new();
     let closed = tokio::time::timeout(
         std::time::Duration::from_secs(20),
@@ -641,6 +645,27 @@ async fn a_half_sent_request_is_cut_off() {
         closed.is_ok(),
         "the half-sent request still held its connection after 20 s"
     );
+}
+
+/// Names are not identities: two people whose emails share a local part do not share a
+/// username, and a username someone else has cannot be given to another.
+#[tokio::test]
+async fn no_two_people_share_a_username() {
+    for database in test_databases().await {
+        let server = start(&database).await;
+        let acme = tenant(&server, "acme").await;
+        let (_, first) = acme.admin.put("/users/x@demo.test", json!({})).await;
+        let (status, second) = acme.admin.put("/users/x@partner.test", json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{second}");
+        assert_eq!(first["username"], "x");
+        assert_ne!(second["username"], first["username"], "{}", database.kind);
+        assert_eq!(second["username"], "x@partner.test");
+        let (status, error) = acme
+            .admin
+            .put("/users/x@partner.test", json!({ "username": "x" }))
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{error}");
+    }
 }
 
 #[tokio::test]

@@ -84,18 +84,45 @@ fn fresh_token() -> Result<String, StoreError> {
     Ok(format!("assent_{}", hex::encode(secret)))
 }
 
+/// Whether another user of the organisation than `except` has `username`.
+async fn username_taken(
+    connection: &mut sqlx::AnyConnection,
+    org_id: &str,
+    username: &str,
+    except: &str,
+) -> Result<bool, StoreError> {
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT id FROM users WHERE org_id = $1 AND username = $2 AND id <> $3")
+            .bind(org_id)
+            .bind(username)
+            .bind(except)
+            .fetch_optional(connection)
+            .await?;
+    Ok(row.is_some())
+}
+
+/// Creates a user. No two people of an organisation share a username (plugins compare
+/// them): a name someone else has — say the local part of `x@partner.test` beside
+/// `x@demo.test` — gives way to the email, which is unique.
 pub(crate) async fn insert_user(
     tx: &mut Tx,
     org_id: &str,
     user: &NewUser,
 ) -> Result<User, StoreError> {
+    let email = user.email.trim().to_lowercase();
+    let wanted = user
+        .username
+        .clone()
+        .unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_owned());
+    let username = if username_taken(&mut tx.inner, org_id, &wanted, "").await? {
+        email.clone()
+    } else {
+        wanted
+    };
     let created = User {
         id: new_id(),
-        email: user.email.trim().to_lowercase(),
-        username: user
-            .username
-            .clone()
-            .unwrap_or_else(|| user.email.split('@').next().unwrap_or_default().to_owned()),
+        email,
+        username,
         first_name: user.first_name.clone(),
         last_name: user.last_name.clone(),
         role: user.role.unwrap_or(Role::Member),
@@ -147,6 +174,14 @@ impl Store {
     pub async fn upsert_user(&self, org_id: &str, user: &NewUser) -> Result<User, StoreError> {
         let email = user.email.trim().to_lowercase();
         if let Some(existing) = self.user_by_email(org_id, &email).await? {
+            if let Some(username) = &user.username {
+                let mut connection = self.writes.acquire().await?;
+                if username_taken(&mut connection, org_id, username, &existing.id).await? {
+                    return Err(StoreError::Conflict(format!(
+                        "another user with username `{username}`"
+                    )));
+                }
+            }
             sqlx::query(
                 "UPDATE users SET username = $1, first_name = $2, last_name = $3, role = $4, identities = $5
                  WHERE org_id = $6 AND id = $7",
