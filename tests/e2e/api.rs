@@ -668,6 +668,39 @@ async fn no_two_people_share_a_username() {
     }
 }
 
+/// An escalation that fails part-way may have granted some access: the strategy's
+/// `deescalate` takes it back, and the run says so.
+#[tokio::test]
+async fn a_failed_escalation_is_rolled_back() {
+    for database in test_databases().await {
+        let server = start(&database).await;
+        let acme = tenant(&server, "acme").await;
+        acme.flow("prod", json!({ "fail": "escalate" }), true).await;
+        let id = run_id(&acme.request("prod", json!({ "reason": "x" })).await);
+        let (status, body) = acme
+            .admin
+            .post(&format!("/runs/{id}/approve"), json!({}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let run = acme.admin.wait_for(&id, "errored").await;
+        let message = run["error"]["message"].as_str().unwrap();
+        assert!(
+            message.ends_with("whatever it granted was taken back"),
+            "{}: {message}",
+            database.kind
+        );
+        let (_, audit) = acme.admin.get(&format!("/audit?run_id={id}")).await;
+        let rolled_back = audit["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["kind"] == "rolled_back")
+            .cloned()
+            .unwrap_or_else(|| panic!("{}: no rollback in {audit}", database.kind));
+        assert_eq!(rolled_back["data"]["output"]["revoked"], "");
+    }
+}
+
 #[tokio::test]
 async fn idempotency_keys_make_retries_safe() {
     for database in test_databases().await {

@@ -3,7 +3,7 @@
 //! the step stands and the error is only recorded. Either way the environment's error
 //! logger hears of it, and nothing else about the tenant or the server changes.
 
-use assent_engine::{Notice, RunStatus};
+use assent_engine::{Notice, RunStatus, StrategyCall};
 use assent_plugin_host::CallError;
 use assent_store::{
     EventKind, Job, NewEvent, RunError, RunRecord, RunWrite, StepCommit, StepWrite, now_millis,
@@ -84,12 +84,23 @@ impl Runner {
         job: Option<&Job>,
     ) -> Result<Advance, RuntimeError> {
         tracing::warn!(run = %run.id, flow = %context.flow.name, %step, %error, "plugin failed; the run is errored");
+        let mut events = Vec::with_capacity(2);
+        let mut message = failure_message(step, error);
+        if step == Step::Escalate && context.strategy.is_some() {
+            let (rolled_back, event) = self.roll_back(context, &run).await;
+            events.push(event);
+            message = match rolled_back {
+                Ok(()) => format!("{message}; whatever it granted was taken back"),
+                Err(again) => format!(
+                    "access may still be granted: {message}; taking it back failed too ({again}); take it away by hand"
+                ),
+            };
+        }
         let is_new = run.version == 0;
         let now = now_millis();
         run.status = RunStatus::Errored;
         run.version += 1;
         run.updated_at = now;
-        let message = failure_message(step, error);
         run.body.error = Some(RunError {
             step,
             handler: error.handler.clone(),
@@ -102,11 +113,14 @@ impl Runner {
             error: message,
         };
         let schedule = self.notices(&run.id, vec![notice], now);
-        let event = NewEvent::run(
-            &run.id,
-            EventKind::PluginError,
-            None,
-            json!({ "step": step, "handler": error.handler, "error": error.to_string(), "status": "errored" }),
+        events.insert(
+            0,
+            NewEvent::run(
+                &run.id,
+                EventKind::PluginError,
+                None,
+                json!({ "step": step, "handler": error.handler, "error": error.to_string(), "status": "errored" }),
+            ),
         );
         let write = StepWrite::new(
             run.org_id.clone(),
@@ -119,7 +133,7 @@ impl Runner {
         .completing(self.lease_of(job))
         .cancelling_timers(true)
         .scheduling(schedule.clone())
-        .recording(vec![event]);
+        .recording(events);
         let queued = match self.store.commit_step(write).await? {
             StepCommit::Conflict => return Ok(Advance::Lost),
             StepCommit::Committed { job_ids } => queued_jobs(&run.org_id, &schedule, job_ids),
@@ -129,6 +143,34 @@ impl Runner {
             queued,
             ..StepResult::unchanged(run)
         })))
+    }
+}
+
+impl Runner {
+    /// An escalation failed part-way: the strategy may have granted some of the access.
+    /// Its `deescalate` takes back whatever it did (strategies are idempotent, so taking back
+    /// what was never granted is harmless); the audit entry says how that went.
+    async fn roll_back(
+        &self,
+        context: &FlowContext,
+        run: &RunRecord,
+    ) -> (Result<(), CallError>, NewEvent) {
+        let requester = run.body.requester.clone();
+        let outcome = self
+            .call_strategy(
+                context,
+                StrategyCall::Deescalate,
+                &requester,
+                Step::Deescalate,
+                run,
+            )
+            .await;
+        let data = match &outcome {
+            Ok(output) => json!({ "handler": "deescalate", "output": output }),
+            Err(error) => json!({ "handler": "deescalate", "error": error.to_string() }),
+        };
+        let event = NewEvent::run(&run.id, EventKind::RolledBack, None, data);
+        (outcome.map(|_| ()), event)
     }
 }
 

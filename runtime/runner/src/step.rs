@@ -518,7 +518,7 @@ impl Runner {
         })))
     }
 
-    async fn call_strategy(
+    pub(crate) async fn call_strategy(
         &self,
         context: &FlowContext,
         call: StrategyCall,

@@ -28,6 +28,8 @@ pub enum EventKind {
     PluginError,
     /// A request reached none of its destinations.
     DeliveryFailed,
+    /// A failed escalation's access taken back by the strategy's `deescalate`.
+    RolledBack,
     PluginUploaded,
     FlowUpdated,
     UserUpdated,
@@ -47,6 +49,7 @@ impl EventKind {
             EventKind::Refused => "refused",
             EventKind::PluginError => "plugin_error",
             EventKind::DeliveryFailed => "delivery_failed",
+            EventKind::RolledBack => "rolled_back",
             EventKind::PluginUploaded => "plugin.uploaded",
             EventKind::FlowUpdated => "flow.updated",
             EventKind::UserUpdated => "user.updated",
