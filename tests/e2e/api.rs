@@ -361,17 +361,20 @@ async fn a_failing_plugin_errors_only_its_own_run() {
             .await;
         globex.flow("prod", json!({}), false).await;
 
-        let spin = run_id(&acme.request("spin", json!({})).await);
+        // `get_permissions` is asked once, when the request is made (as Sym does): the
+        // looping plugin errors its run then, and nothing is left to approve.
+        let spun = acme.request("spin", json!({})).await;
+        let spin = run_id(&spun);
         let failing = run_id(&acme.request("failing", json!({ "reason": "x" })).await);
         let fine = run_id(&globex.request("prod", json!({ "reason": "x" })).await);
 
+        assert_eq!(spun["run"]["status"], "errored", "{spun}");
         let (status, body) = acme
             .admin
             .post(&format!("/runs/{spin}/approve"), json!({}))
             .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        assert_eq!(body["run"]["status"], "errored");
-        let error = &body["run"]["error"];
+        assert_eq!(status, StatusCode::CONFLICT, "{body}");
+        let error = &spun["run"]["error"];
         assert_eq!(error["handler"], "get_permissions");
         assert!(
             error["message"]
@@ -698,6 +701,51 @@ async fn a_failed_escalation_is_rolled_back() {
             .cloned()
             .unwrap_or_else(|| panic!("{}: no rollback in {audit}", database.kind));
         assert_eq!(rolled_back["data"]["output"]["revoked"], "");
+    }
+}
+
+/// Who may see and revoke a run follows the permissions its flow gave when it was
+/// requested: the requester, approvers and admins; anyone else gets 404 for a run that
+/// exists, as for one that does not.
+#[tokio::test]
+async fn runs_are_seen_and_revoked_by_the_requester_approvers_and_admins() {
+    for database in test_databases().await {
+        let server = start(&database).await;
+        let acme = tenant(&server, "acme").await;
+        acme.flow("locked", json!({ "approve_deny": "ADMIN" }), true)
+            .await;
+        acme.flow("buddy", json!({ "approve_deny": "bob@acme.test" }), true)
+            .await;
+        let locked = run_id(
+            &acme
+                .request("locked", json!({ "reason": "x", "duration": "1h" }))
+                .await,
+        );
+        let buddy = run_id(&acme.request("buddy", json!({ "reason": "y" })).await);
+
+        let (status, _) = acme.other_member.get(&format!("/runs/{locked}")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{}", database.kind);
+        let (status, _) = acme.other_member.get(&format!("/runs/{buddy}")).await;
+        assert_eq!(status, StatusCode::OK, "an approver sees the run");
+        let (status, _) = acme.member.get(&format!("/runs/{locked}")).await;
+        assert_eq!(status, StatusCode::OK, "the requester sees the run");
+
+        let (status, _) = acme
+            .admin
+            .post(&format!("/runs/{locked}/approve"), json!({}))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, error) = acme
+            .other_member
+            .post(&format!("/runs/{locked}/revoke"), json!({}))
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{error}");
+        let (status, revoked) = acme
+            .member
+            .post(&format!("/runs/{locked}/revoke"), json!({}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{revoked}");
+        assert_eq!(revoked["run"]["status"], "deescalated");
     }
 }
 

@@ -7,14 +7,14 @@ use assent_engine::{FieldError, FlowPlan, RunStatus, Trigger, check_inputs, perm
 use assent_plugin_host::CallError;
 use assent_store::{FlowRecord, RunBody, RunRecord, new_id, now_millis};
 use assent_types::{
-    Channel, Destination, Event, FieldValue, Handler, HookOutcome, Notification, Payload, Run,
-    Step, User,
+    Channel, Destination, Event, FieldValue, Handler, HookOutcome, Notification, Payload,
+    RequestPermission, Run, Step, User,
 };
 use serde_json::Value;
 
 use crate::context::{FlowContext, event_for, flow_of, now_rfc3339};
 use crate::plugins::TenantSession;
-use crate::step::{Advance, Attempt, StepResult};
+use crate::step::{Advance, Attempt, StepResult, permissions_of};
 use crate::{Runner, RuntimeError};
 
 /// A request for access.
@@ -67,9 +67,10 @@ impl Runner {
         };
         let event = event_for(Step::Request, &request.requester, &context.flow, &draft);
         match plan_request(&context, &mut session, &event).await {
-            Ok((notifications, plan)) => {
+            Ok((notifications, plan, permissions)) => {
                 draft.body.notifications = notifications;
                 draft.body.plan = plan;
+                draft.body.permissions = Some(permissions);
             }
             Err(error) => return self.fail_new(&context, draft, Step::Request, &error).await,
         }
@@ -224,13 +225,15 @@ fn draft_run(
     }
 }
 
-/// Where a new request goes and how long things last, from the flow's reducers.
+/// Where a new request goes, how long things last and who may act on it, from the flow's
+/// reducers.
 async fn plan_request(
     context: &FlowContext,
     session: &mut TenantSession,
     event: &Event,
-) -> Result<(Vec<Notification>, FlowPlan), CallError> {
+) -> Result<(Vec<Notification>, FlowPlan, RequestPermission), CallError> {
     let plugin = &context.plugin;
+    let permissions = permissions_of(context, session, event).await?;
     let notifications = if plugin.implements(Handler::GetRequestNotifications) {
         session.session.get_request_notifications(event).await?
     } else if plugin.implements(Handler::GetApprovers) {
@@ -259,7 +262,7 @@ async fn plan_request(
         schedule_deescalation: context.flow.params.schedule_deescalation,
         has_strategy: context.strategy.is_some(),
     };
-    Ok((notifications, plan))
+    Ok((notifications, plan, permissions))
 }
 
 /// `get_approvers`' answer as notifications: all destinations at once, or with `fallback`

@@ -359,10 +359,15 @@ impl Runner {
             return Ok(());
         }
         let actor = attempt.actor;
-        let event = event_for(step, actor, &attempt.context.flow, run);
-        let rules = permissions_of(attempt.context, session, &event)
-            .await
-            .map_err(|error| Stop::Plugin(step, error))?;
+        let rules = match &run.body.permissions {
+            Some(rules) => rules.clone(),
+            None => {
+                let event = event_for(step, actor, &attempt.context.flow, run);
+                permissions_of(attempt.context, session, &event)
+                    .await
+                    .map_err(|error| Stop::Plugin(step, error))?
+            }
+        };
         let permissions = permissions::RequestPermissions {
             rules: &rules,
             requester: &run.body.requester,

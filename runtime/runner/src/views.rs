@@ -10,10 +10,19 @@ use crate::{Runner, RuntimeError};
 
 impl Runner {
     /// Whether `viewer` may see `run`: admins and the requester always; anyone else as the
-    /// flow's `get_permissions` says (`webapp_view`, or being an approver).
+    /// flow's `get_permissions` said when the request was made (`webapp_view`, or being an
+    /// approver) — decided without running a plugin, so a run nobody may see is simply not
+    /// found. Runs stored before runs kept their permissions ask the plugin.
     pub async fn may_view(&self, run: &RunRecord, viewer: &User) -> Result<bool, RuntimeError> {
         if viewer.role == Role::Admin || viewer.id == run.requester_id {
             return Ok(true);
+        }
+        if let Some(rules) = &run.body.permissions {
+            return Ok(permissions::RequestPermissions {
+                rules,
+                requester: &run.body.requester,
+            }
+            .may_view(viewer));
         }
         let context = self.context_of(run).await?;
         let mut session = self

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use assent_engine::{FlowPlan, Position, RunStatus};
-use assent_types::{FieldValue, Notification, Run, Step, User};
+use assent_types::{FieldValue, Notification, RequestPermission, Run, Step, User};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -47,6 +47,10 @@ pub struct RunBody {
     /// The Slack workspace (team id) the request was made in: its cards and DMs go there.
     /// `None` for requests made through the API, which go to the organisation's first.
     pub slack_team: Option<String>,
+    /// The flow's `get_permissions` answer, asked once when the request was made (as Sym
+    /// does): who may approve, deny, revoke and view. `None` for runs stored before runs kept
+    /// it; those ask the plugin again.
+    pub permissions: Option<RequestPermission>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
