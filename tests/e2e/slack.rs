@@ -204,6 +204,16 @@ impl World {
     }
 }
 
+/// The sealed `state` of an install link (`POST /slack/install`'s answer).
+fn install_state(start: &Value) -> String {
+    let url = reqwest::Url::parse(start["url"].as_str().unwrap()).unwrap();
+    url.query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned()
+}
+
 fn card_run_id(card: &Value) -> String {
     let text = card.to_string();
     let start = text.find("\"value\":\"").expect("the card has buttons") + 9;
@@ -723,13 +733,7 @@ async fn workspaces_see_only_their_own_organisation() {
     // The same Slack workspace cannot be taken over by another organisation.
     let (status, start) = other.admin.post("/slack/install", json!({})).await;
     assert_eq!(status, StatusCode::OK);
-    let url = reqwest::Url::parse(start["url"].as_str().unwrap()).unwrap();
-    let state: String = url
-        .query_pairs()
-        .find(|(k, _)| k == "state")
-        .unwrap()
-        .1
-        .into_owned();
+    let state = install_state(&start);
     world
         .slack
         .on_install("steal", "T0ACME", "Acme", "xoxb-stolen");
@@ -1556,13 +1560,7 @@ async fn an_install_link_works_once() {
         let server = start_with_slack(&database, &slack).await;
         let acme = tenant(&server, "acme").await;
         let (_, start) = acme.admin.post("/slack/install", json!({})).await;
-        let url = reqwest::Url::parse(start["url"].as_str().unwrap()).unwrap();
-        let state: String = url
-            .query_pairs()
-            .find(|(k, _)| k == "state")
-            .unwrap()
-            .1
-            .into_owned();
+        let state = install_state(&start);
         let callback = format!("http://{}/slack/oauth/callback", server.addr);
         slack.on_install("first", "T0ACME", "Acme", "xoxb-acme");
         slack.on_install("again", "T0EVIL", "Evil", "xoxb-evil");
