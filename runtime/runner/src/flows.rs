@@ -3,6 +3,7 @@
 //! of them would refuse cannot arrive through another.
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
 use assent_engine::check_inputs;
 use assent_store::{EventKind, FlowParams, FlowRecord, NewEvent, NewFlow, PluginRecord};
@@ -139,13 +140,13 @@ impl Runner {
         &self,
         org_id: &str,
         actor: Option<&User>,
-        bytes: Vec<u8>,
+        bytes: Arc<[u8]>,
     ) -> Result<InstalledPlugin, RuntimeError> {
-        // The host keeps the compiled plugin, not its bytes; the store keeps the bytes.
+        // One copy of the bytes, shared: the host compiles them, the store keeps them.
         let plugin = self
             .plugins
             .host()
-            .load(bytes.clone())
+            .load(Arc::clone(&bytes))
             .await
             .map_err(|error| RuntimeError::InvalidPlugin(error.to_string()))?;
         let existed = self.store.plugin(org_id, plugin.hash()).await?.is_some();

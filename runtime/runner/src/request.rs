@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::context::{FlowContext, event_for, flow_of, now_rfc3339};
 use crate::plugins::TenantSession;
-use crate::step::{Advance, Attempt, StepResult, permissions_of};
+use crate::step::{Advance, Attempt, StepResult, legacy_permissions};
 use crate::{Runner, RuntimeError};
 
 /// A request for access.
@@ -233,11 +233,24 @@ async fn plan_request(
     event: &Event,
 ) -> Result<(Vec<Notification>, FlowPlan, RequestPermission), CallError> {
     let plugin = &context.plugin;
-    let permissions = permissions_of(context, session, event).await?;
+    // A legacy plugin's one `get_approvers` answer gives both its destinations and its
+    // self-approval rule.
+    let approvers = if plugin.implements(Handler::GetApprovers)
+        && !(plugin.implements(Handler::GetPermissions)
+            && plugin.implements(Handler::GetRequestNotifications))
+    {
+        Some(session.session.get_approvers(event).await?)
+    } else {
+        None
+    };
+    let permissions = if plugin.implements(Handler::GetPermissions) {
+        session.session.get_permissions(event).await?
+    } else {
+        legacy_permissions(approvers.as_ref().is_some_and(|a| a.allow_self))
+    };
     let notifications = if plugin.implements(Handler::GetRequestNotifications) {
         session.session.get_request_notifications(event).await?
-    } else if plugin.implements(Handler::GetApprovers) {
-        let approvers = session.session.get_approvers(event).await?;
+    } else if let Some(approvers) = approvers {
         legacy_notifications(approvers.destinations, approvers.fallback)
     } else {
         Vec::new()

@@ -569,9 +569,14 @@ pub(crate) async fn permissions_of(
     } else {
         false
     };
-    Ok(RequestPermission {
+    Ok(legacy_permissions(allow_self_approval))
+}
+
+/// A legacy plugin's permissions: members approve; self-approval as `get_approvers` says.
+pub(crate) fn legacy_permissions(allow_self_approval: bool) -> RequestPermission {
+    RequestPermission {
         webapp_view: Permission::Level(PermissionLevel::Admin),
         approve_deny: Permission::Level(PermissionLevel::Member),
         allow_self_approval,
-    })
+    }
 }

@@ -227,7 +227,7 @@ async fn upload(
         .get(path)
         .ok_or_else(|| refused("it was not built".to_owned()))?;
     let installed = runner
-        .install_plugin(org_id, None, bytes.clone())
+        .install_plugin(org_id, None, bytes.as_slice().into())
         .await
         .map_err(|error| refused(error.to_string()))?;
     Ok(installed.record.hash)

@@ -47,22 +47,9 @@ impl Store {
         if inserted.rows_affected() == 1 {
             return Ok(Idempotency::Proceed);
         }
-        let taken_over = sqlx::query(
-            "UPDATE idempotency_keys SET created_at = $1
-             WHERE org_id = $2 AND key = $3 AND fingerprint = $4 AND status = 0 AND created_at < $5",
-        )
-        .bind(now)
-        .bind(org_id)
-        .bind(key)
-        .bind(fingerprint)
-        .bind(stale_before)
-        .execute(&self.writes)
-        .await?;
-        if taken_over.rows_affected() == 1 {
-            return Ok(Idempotency::Proceed);
-        }
-        let row: Option<(String, i64, String)> = sqlx::query_as(
-            "SELECT fingerprint, status, response FROM idempotency_keys WHERE org_id = $1 AND key = $2",
+        let row: Option<(String, i64, String, i64)> = sqlx::query_as(
+            "SELECT fingerprint, status, response, created_at FROM idempotency_keys
+             WHERE org_id = $1 AND key = $2",
         )
         .bind(org_id)
         .bind(key)
@@ -71,9 +58,27 @@ impl Store {
         Ok(match row {
             // Abandoned between our insert and this read: let the caller retry.
             None => Idempotency::InProgress,
-            Some((stored, _, _)) if stored != fingerprint => Idempotency::Mismatch,
-            Some((_, 0, _)) => Idempotency::InProgress,
-            Some((_, status, body)) => Idempotency::Replay(StoredResponse {
+            Some((stored, _, _, _)) if stored != fingerprint => Idempotency::Mismatch,
+            Some((_, 0, _, reserved)) if reserved < stale_before => {
+                // Taken over only from the reservation read, so one retry wins.
+                let taken = sqlx::query(
+                    "UPDATE idempotency_keys SET created_at = $1
+                     WHERE org_id = $2 AND key = $3 AND status = 0 AND created_at = $4",
+                )
+                .bind(now)
+                .bind(org_id)
+                .bind(key)
+                .bind(reserved)
+                .execute(&self.writes)
+                .await?;
+                if taken.rows_affected() == 1 {
+                    Idempotency::Proceed
+                } else {
+                    Idempotency::InProgress
+                }
+            }
+            Some((_, 0, _, _)) => Idempotency::InProgress,
+            Some((_, status, body, _)) => Idempotency::Replay(StoredResponse {
                 status: u16::try_from(status).unwrap_or(500),
                 body,
             }),

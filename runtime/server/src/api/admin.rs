@@ -43,7 +43,7 @@ pub async fn upload_plugin(
     }
     let installed = state
         .runner
-        .install_plugin(tenant.org_id(), Some(&tenant.0.user), bytes.to_vec())
+        .install_plugin(tenant.org_id(), Some(&tenant.0.user), bytes.as_ref().into())
         .await?;
     let status = if installed.created {
         StatusCode::CREATED

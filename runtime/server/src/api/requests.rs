@@ -5,7 +5,7 @@ use assent_types::{Channel, ChannelType, User};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -309,7 +309,7 @@ pub async fn list_runs(
     tenant: Tenant,
     State(state): State<AppState>,
     Params(query): Params<RunsQuery>,
-) -> Result<Json<Vec<RunView>>, ApiError> {
+) -> Result<Response, ApiError> {
     tenant.require_admin()?;
     let limit = query.limit.unwrap_or(RUNS_PAGE).clamp(1, MAX_RUNS_PAGE);
     let runs = state
@@ -317,18 +317,30 @@ pub async fn list_runs(
         .store()
         .runs(tenant.org_id(), query.before.as_deref(), limit)
         .await?;
-    let mut page = Vec::with_capacity(runs.len());
-    let mut bytes = 0;
+    // Each run is written once, straight into the page, which stops when it is full.
+    let mut page = String::from("[");
     for run in &runs {
-        let view = RunView::new(run, &[]);
-        let size = serde_json::to_vec(&view).map_or(0, |json| json.len());
-        if !page.is_empty() && bytes + size > MAX_RUNS_PAGE_BYTES {
+        let json = serde_json::to_string(&RunView::new(run, &[])).map_err(|error| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                error.to_string(),
+            )
+        })?;
+        if page.len() > 1 && page.len() + json.len() > MAX_RUNS_PAGE_BYTES {
             break;
         }
-        bytes += size;
-        page.push(view);
+        if page.len() > 1 {
+            page.push(',');
+        }
+        page.push_str(&json);
     }
-    Ok(Json(page))
+    page.push(']');
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        page,
+    )
+        .into_response())
 }
 
 /// One entry of the audit log. Admins only.

@@ -188,7 +188,7 @@ impl Workspace<'_> {
                 }
             }
         }
-        if delivered > 0 {
+        if delivered > posted_before {
             self.catch_up(flow, card, run).await?;
         }
         // The requester hears once that their request went out: when its first card did
