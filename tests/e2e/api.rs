@@ -409,6 +409,68 @@ async fn a_failing_plugin_errors_only_its_own_run() {
     }
 }
 
+/// A tenant whose plugin spins until its deadline queues behind its own calls: past a queue of
+/// its own (48 requests in progress), its new requests are told 429 with `Retry-After` (none is lost: each answer is
+/// either the errored run or the refusal), and another tenant is served meanwhile.
+#[tokio::test]
+async fn a_tenant_whose_plugin_spins_queues_behind_itself() {
+    for database in test_databases().await {
+        let server = start(&database).await;
+        let acme = tenant(&server, "acme").await;
+        let globex = tenant(&server, "globex").await;
+        let (_, hostile) = acme.admin.upload(plugin_bytes("hostile-plugin")).await;
+        let (status, flow) = acme
+            .admin
+            .put(
+                "/flows/spin",
+                json!({ "vars": { "behavior": "loop" }, "plugin": hostile["hash"] }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{flow}");
+        globex.flow("prod", json!({}), false).await;
+
+        let client = reqwest::Client::new();
+        let url = format!("{}/events/request", acme.member.base);
+        let spinning: Vec<_> = (0..80)
+            .map(|_| {
+                let request = client
+                    .post(&url)
+                    .bearer_auth(&acme.member.token)
+                    .json(&json!({ "flow": "spin", "flow_inputs": {} }));
+                tokio::spawn(async move {
+                    let response = request.send().await.unwrap();
+                    let retry_after = response.headers().get("retry-after").cloned();
+                    (
+                        response.status(),
+                        retry_after,
+                        response.json::<Value>().await.unwrap(),
+                    )
+                })
+            })
+            .collect();
+
+        // Served while acme's calls spin.
+        let fine = globex.request("prod", json!({ "reason": "x" })).await;
+        assert_eq!(fine["run"]["status"], "requested", "{fine}");
+
+        let mut refused = 0;
+        for answer in spinning {
+            let (status, retry_after, body) = answer.await.unwrap();
+            match status {
+                StatusCode::CREATED => assert_eq!(body["run"]["status"], "errored", "{body}"),
+                StatusCode::TOO_MANY_REQUESTS => {
+                    refused += 1;
+                    assert_eq!(body["error"]["code"], "tenant_busy", "{body}");
+                    let wait: u64 = retry_after.unwrap().to_str().unwrap().parse().unwrap();
+                    assert!(wait >= 1, "{wait}");
+                }
+                other => panic!("unexpected {other}: {body}"),
+            }
+        }
+        assert!(refused > 0, "no request was turned away");
+    }
+}
+
 /// A key is the caller's own: another person sending the same key and body neither gets the
 /// first caller's answer (a run they may not see) nor leaves a refusal behind for the next.
 #[tokio::test]
@@ -619,17 +681,27 @@ async fn a_failing_deescalation_is_retried_then_reported() {
     }
 }
 
-/// A client that sends half a request head (a slowloris) is cut off instead of holding its
-/// connection open for ever, while others are served meanwhile.
+/// A client that sends half a request head, or half a body (a slowloris), is cut off
+/// instead of holding its connection open for ever, while others are served meanwhile.
 #[tokio::test]
 async fn a_half_sent_request_is_cut_off() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let database = assent_tests::sqlite_database();
     let server = start(&database).await;
-    let mut slow = tokio::net::TcpStream::connect(server.addr).await.unwrap();
-    slow.write_all(b"GET /health HTTP/1.1\r\nHost: assent\r\nX-Slow: ")
+    let acme = tenant(&server, "acme").await;
+    let mut slow_head = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    slow_head
+        .write_all(b"GET /health HTTP/1.1\r\nHost: assent\r\nX-Slow: ")
         .await
         .unwrap();
+    let mut slow_body = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/events/request HTTP/1.1\r\nHost: assent\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"flow\": ",
+        acme.admin.token
+    );
+    slow_body.write_all(head.as_bytes()).await.unwrap();
+
     let health = reqwest::get(format!("http://{}/health", server.addr))
         .await
         .unwrap();
@@ -638,16 +710,22 @@ async fn a_half_sent_request_is_cut_off() {
         StatusCode::OK,
         "others are served meanwhile"
     );
+    let wait = std::time::Duration::from_secs(20);
     let mut rest = Vec::new();
-    let closed = tokio::time::timeout(
-        std::time::Duration::from_secs(20),
-        slow.read_to_end(&mut rest),
-    )
-    .await;
+    let closed = tokio::time::timeout(wait, slow_head.read_to_end(&mut rest)).await;
     assert!(
         closed.is_ok(),
-        "the half-sent request still held its connection after 20 s"
+        "the half-sent head still held its connection after 20 s"
     );
+    let mut answer = Vec::new();
+    let answered = tokio::time::timeout(wait, slow_body.read_to_end(&mut answer)).await;
+    assert!(
+        answered.is_ok(),
+        "the half-sent body still held its connection after 20 s"
+    );
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("too slowly"), "{answer}");
 }
 
 /// Names are not identities: two people whose emails share a local part do not share a

@@ -92,6 +92,71 @@ async fn a_looping_plugin_does_not_hold_the_worker_thread() {
     ));
 }
 
+/// The deadline counts the plugin's own CPU time, not the time its call waits for a thread:
+/// a call of a few tens of milliseconds of work finishes even when the one thread it runs on
+/// is held, between two of its slices, for three times its whole deadline (as under load,
+/// behind other tenants' calls or other processes).
+#[tokio::test(flavor = "current_thread")]
+async fn waiting_for_the_thread_does_not_count_against_the_deadline() {
+    let host = host();
+    let plugin = hostile(&host).await;
+    let deadline = Limits::default().deadline;
+
+    // Find an amount of work that spans several epoch ticks (so the call yields the thread
+    // midway) and stays well inside the deadline.
+    let mut iterations = 1_000_000_u64;
+    let mut work = behaving("work");
+    let alone = loop {
+        work.flow
+            .vars
+            .insert("iterations".into(), iterations.to_string());
+        let mut session = plugin.session().await.unwrap();
+        session.get_permissions(&work).await.unwrap();
+        let used = session.cpu_time();
+        if used >= Duration::from_millis(20) || iterations > 1 << 40 {
+            break used;
+        }
+        iterations *= 2;
+    };
+    assert!(alone < deadline / 2, "the work alone took {alone:?}");
+
+    let mut session = plugin.session().await.unwrap();
+    let started = std::time::Instant::now();
+    let call = tokio::spawn(async move {
+        let answer = session.get_permissions(&work).await;
+        (answer, session.cpu_time())
+    });
+    // Queued behind the call: runs when the call first yields, and holds the thread.
+    let hog = tokio::spawn(async move { std::thread::sleep(deadline * 3) });
+    let (answer, used) = call.await.unwrap();
+    hog.await.unwrap();
+
+    assert!(started.elapsed() >= deadline * 3);
+    assert!(answer.is_ok(), "{answer:?}");
+    assert!(used < deadline, "charged {used:?}");
+}
+
+/// A plugin that waits for ever (here in a sleep; later, on a call that never answers) uses
+/// no CPU, so the wall-clock limit stops it, and says it was waiting.
+#[tokio::test]
+async fn a_plugin_that_waits_for_ever_hits_the_wall_clock_limit() {
+    let host = host();
+    let limits = Limits {
+        wall_clock: Duration::from_millis(500),
+        ..Limits::default()
+    };
+    let plugin = hostile(&host).await.with_limits(limits);
+    let cause = failure(&plugin, "sleep").await;
+    assert_eq!(
+        cause,
+        CallFailure::WallClockExceeded {
+            limit: Duration::from_millis(500)
+        }
+    );
+    assert!(cause.to_string().contains("waiting"), "{cause}");
+    assert_host_serves_next_call(&host, &plugin).await;
+}
+
 #[tokio::test]
 async fn a_memory_bomb_hits_the_memory_limit() {
     let host = host();

@@ -6,10 +6,16 @@ use std::time::Duration;
 /// Per-call limits. The host applies them to every instance it creates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Wall-clock time one handler call (instantiation included) may take. A reducer or hook
-    /// is a few microseconds of real work; 100 ms leaves room for a slow one while
-    /// keeping a looping plugin from holding a request for long.
+    /// CPU time one handler call (instantiation included) may use: the plugin's own work,
+    /// not the time it waits for a worker thread behind other calls. A reducer or hook is a
+    /// few microseconds of real work; 100 ms leaves room for a slow one while keeping a
+    /// looping plugin from holding a request, or a core, for long.
     pub deadline: Duration,
+    /// Wall-clock time one call may take in all, waiting included (behind other work, or in
+    /// a sleep or any other host wait the plugin starts). It only stops a plugin that waits
+    /// for ever, so it is generous: 10 s is longer than any provider's API takes to answer,
+    /// and shorter than a person waiting on a request would bear.
+    pub wall_clock: Duration,
     /// Linear memory one instance may grow to. 64 MiB is far beyond what a Rust plugin needs;
     /// Python plugins carry an interpreter and get [`Limits::PYTHON_MEMORY`].
     pub memory_bytes: usize,
@@ -52,6 +58,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             deadline: Duration::from_millis(100),
+            wall_clock: Duration::from_secs(10),
             memory_bytes: 64 << 20,
             // 16 KiB of stdout/stderr: a traceback or a panic message with room to spare;
             // more is a plugin printing in a loop, cut rather than kept.
@@ -78,7 +85,7 @@ pub struct HostConfig {
     /// reserves address space only, so this can be generous; it bounds memory actually
     /// committed to `max_instances * limits.memory_bytes` in the worst case.
     pub max_instances: u32,
-    /// How often the epoch ticker advances. Deadlines are checked at this granularity, and a
+    /// How often the epoch ticker advances. CPU deadlines are checked at this granularity, and a
     /// running plugin yields its tokio worker this often, so a busy plugin delays other tasks
     /// on the same worker by at most one tick.
     pub epoch_tick: Duration,

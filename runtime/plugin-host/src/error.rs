@@ -65,8 +65,10 @@ pub enum CallFailure {
     /// The plugin returned its own error.
     #[error("the plugin returned an error: {0}")]
     Plugin(PluginError),
-    #[error("the plugin did not finish within {} ms", deadline.as_millis())]
+    #[error("the plugin did not finish within {} ms of CPU time; look for a loop that never ends, or do less work per call", deadline.as_millis())]
     DeadlineExceeded { deadline: Duration },
+    #[error("the plugin did not finish within {} s; it was waiting (in a sleep, or on a call that never answered) when it was stopped", limit.as_secs_f64())]
+    WallClockExceeded { limit: Duration },
     #[error("the plugin tried to use more than {limit} bytes of memory")]
     OutOfMemory { limit: usize },
     #[error("the plugin crashed: {trap}")]
@@ -102,6 +104,7 @@ impl CallError {
         matches!(
             self.cause,
             CallFailure::DeadlineExceeded { .. }
+                | CallFailure::WallClockExceeded { .. }
                 | CallFailure::OutOfMemory { .. }
                 | CallFailure::Trap { .. }
                 | CallFailure::Instantiate(_)

@@ -14,7 +14,8 @@
 //!
 //! Around them: `host` holds the engine, the linker and the instance slots; `exports` resolves
 //! and type-checks a plugin's exports once; `state` is what each instance's store holds (sealed
-//! WASI, memory limiter, log); `classify` turns wasmtime's errors into a [`CallFailure`]; `caps`
+//! WASI, memory limiter, log); `meter` charges a call the CPU time of its own polls, which its
+//! deadline counts; `share` makes calls holding one [`CpuShare`] take turns; `classify` turns wasmtime's errors into a [`CallFailure`]; `caps`
 //! bounds what a plugin hands back (text cut to size, saying so; oversized answers refused).
 //!
 //! Plugins get a sealed WASI (no files, sockets, environment or stdin; stdout and stderr
@@ -30,8 +31,10 @@ mod error;
 mod exports;
 mod host;
 pub mod load;
+mod meter;
 mod output;
 pub mod plugin;
+mod share;
 mod state;
 
 pub use config::{HostConfig, Limits};
@@ -39,4 +42,5 @@ pub use error::{CallError, CallFailure, HostError, LoadError};
 pub use host::PluginHost;
 pub use load::content_hash;
 pub use plugin::{Plugin, Session};
+pub use share::CpuShare;
 pub use state::{LogLevel, LogRecord};

@@ -1,6 +1,7 @@
 //! What each plugin instance's store holds: its WASI context (sealed), memory limiter and log.
 
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use serde::Serialize;
 use wasmtime::ResourceLimiter;
@@ -8,6 +9,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::config::Limits;
+use crate::meter::CpuMeter;
 use crate::output::CapturedOutput;
 
 /// One line a plugin wrote through the `log` import.
@@ -74,7 +76,7 @@ impl std::fmt::Display for OutOfMemory {
 
 impl std::error::Error for OutOfMemory {}
 
-/// The error the epoch callback raises when a call runs past its deadline.
+/// The error the epoch callback raises when a call has used up its CPU time.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct DeadlineExceeded {
     pub(crate) deadline: Duration,
@@ -82,7 +84,11 @@ pub(crate) struct DeadlineExceeded {
 
 impl std::fmt::Display for DeadlineExceeded {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "deadline of {} ms exceeded", self.deadline.as_millis())
+        write!(
+            f,
+            "deadline of {} ms of CPU time exceeded",
+            self.deadline.as_millis()
+        )
     }
 }
 
@@ -98,9 +104,12 @@ pub(crate) struct CallState {
     pub(crate) stderr: CapturedOutput,
     pub(crate) limiter: MemoryLimiter,
     pub(crate) logs: Vec<LogRecord>,
-    /// When the current call must be done by.
-    pub(crate) deadline_at: Instant,
+    /// The CPU time the current call has used; shared with the future that polls it.
+    pub(crate) meter: Arc<CpuMeter>,
+    /// CPU time a call may use.
     pub(crate) deadline: Duration,
+    /// Time a call may take in all.
+    pub(crate) wall_clock: Duration,
 }
 
 impl CallState {
@@ -115,8 +124,9 @@ impl CallState {
                 hit: false,
             },
             logs: Vec::new(),
-            deadline_at: Instant::now() + limits.deadline,
+            meter: Arc::default(),
             deadline: limits.deadline,
+            wall_clock: limits.wall_clock,
         }
     }
 

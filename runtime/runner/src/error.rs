@@ -39,6 +39,12 @@ pub enum RuntimeError {
     Unavailable(String),
     #[error("the run kept changing while this step was being taken; try again")]
     Busy,
+    /// The organisation has many requests in progress already; new ones wait.
+    #[error(
+        "this organisation has too many requests in progress (one of its plugins may be looping until its deadline); try again in {} s",
+        retry_after.as_secs()
+    )]
+    TenantBusy { retry_after: std::time::Duration },
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -1,18 +1,37 @@
 //! Loaded plugins, kept per content hash, and per-tenant fairness for running them.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use assent_plugin_host::{CallError, Plugin, PluginHost, Session};
+use assent_plugin_host::{CallError, CpuShare, Plugin, PluginHost, Session};
 use assent_store::Store;
 use tokio::sync::{OwnedSemaphorePermit, RwLock, Semaphore};
 
 use crate::RuntimeError;
 
-// An organisation may run this many plugin instances at once; the rest of its calls wait.
+// An organisation may hold this many plugin instances at once; the rest of its calls wait.
 // With the host's 256 slots, no single tenant can take more than a quarter of them, so a
-// tenant whose plugins all hang until their deadline cannot starve the others.
+// tenant whose plugins all hang until their deadline cannot starve the others of memory.
 const INSTANCES_PER_TENANT: usize = 64;
+
+// New requests of an organisation with this many of its requests already in progress are
+// turned away (429) until some finish. Counted from arrival, not from when a call starts to
+// wait: a burst arrives faster than any call queues. A healthy plugin answers in
+// milliseconds, so even 32 clients at full speed keep fewer in progress; a plugin that spins
+// until its 100 ms deadline makes 48 queued requests nearly five seconds of the tenant's own
+// waiting, and a longer queue only holds instances and connections.
+const REQUESTS_IN_PROGRESS_PER_TENANT: usize = 48;
+
+// How long a turned-away client is told to wait: about the time a few queued calls take.
+const BUSY_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// How many of an organisation's plugin calls run at once: half the cores (at least one), so a
+/// tenant whose every call spins until its deadline keeps at most half the machine busy and
+/// the other half serves everyone else. Its other calls queue behind its own.
+fn calls_at_once_per_tenant() -> usize {
+    std::thread::available_parallelism().map_or(1, |cores| (cores.get() / 2).max(1))
+}
 
 /// Loads each plugin once per process and hands out sessions.
 #[derive(Debug, Clone)]
@@ -22,7 +41,28 @@ pub struct Plugins {
     // uploaded them. Lookups go through the tenant's own store rows first, so one tenant
     // can never name another's plugin.
     loaded: Arc<RwLock<HashMap<String, Plugin>>>,
-    tenants: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
+    tenants: Arc<Mutex<HashMap<String, Tenant>>>,
+    calls_at_once: usize,
+}
+
+/// What one organisation's plugin calls share.
+#[derive(Debug, Clone)]
+struct Tenant {
+    instances: Arc<Semaphore>,
+    cores: CpuShare,
+    requests_in_progress: Arc<AtomicUsize>,
+}
+
+/// A new request let in: counted among its organisation's requests in progress until dropped.
+#[derive(Debug)]
+pub struct Admission {
+    in_progress: Arc<AtomicUsize>,
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        self.in_progress.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// A session that also holds its tenant's permit until it is dropped.
@@ -38,6 +78,7 @@ impl Plugins {
             host,
             loaded: Arc::default(),
             tenants: Arc::default(),
+            calls_at_once: calls_at_once_per_tenant(),
         }
     }
 
@@ -83,19 +124,36 @@ impl Plugins {
         Ok(plugin)
     }
 
-    fn tenant(&self, org_id: &str) -> Arc<Semaphore> {
+    fn tenant(&self, org_id: &str) -> Tenant {
         let mut tenants = self.tenants.lock().unwrap_or_else(PoisonError::into_inner);
-        Arc::clone(
-            tenants
-                .entry(org_id.to_owned())
-                .or_insert_with(|| Arc::new(Semaphore::new(INSTANCES_PER_TENANT))),
-        )
+        tenants
+            .entry(org_id.to_owned())
+            .or_insert_with(|| Tenant {
+                instances: Arc::new(Semaphore::new(INSTANCES_PER_TENANT)),
+                cores: CpuShare::new(self.calls_at_once),
+                requests_in_progress: Arc::default(),
+            })
+            .clone()
     }
 
-    /// A fresh instance of `plugin` for `org_id`, once the tenant has a free permit.
+    /// Lets a new request of `org_id` in, unless too many of its requests are in progress.
+    pub fn admit(&self, org_id: &str) -> Result<Admission, RuntimeError> {
+        let in_progress = self.tenant(org_id).requests_in_progress;
+        if in_progress.fetch_add(1, Ordering::Relaxed) >= REQUESTS_IN_PROGRESS_PER_TENANT {
+            in_progress.fetch_sub(1, Ordering::Relaxed);
+            return Err(RuntimeError::TenantBusy {
+                retry_after: BUSY_RETRY_AFTER,
+            });
+        }
+        Ok(Admission { in_progress })
+    }
+
+    /// A fresh instance of `plugin` for `org_id`, once the tenant has a free permit; its calls
+    /// take turns in the tenant's share of the cores.
     pub async fn session(&self, org_id: &str, plugin: &Plugin) -> Result<TenantSession, CallError> {
-        let permit = self
-            .tenant(org_id)
+        let tenant = self.tenant(org_id);
+        let permit = tenant
+            .instances
             .acquire_owned()
             .await
             .map_err(|_| CallError {
@@ -103,7 +161,7 @@ impl Plugins {
                 handler: "session".to_owned(),
                 cause: assent_plugin_host::CallFailure::HostClosed,
             })?;
-        let session = plugin.session().await?;
+        let session = plugin.session().await?.with_share(tenant.cores);
         Ok(TenantSession {
             session,
             _permit: permit,

@@ -49,6 +49,7 @@ impl Runner {
         request: NewRequest,
     ) -> Result<StepResult, RuntimeError> {
         permissions::may_request_for(&request.caller, &request.requester)?;
+        let _admitted = self.plugins.admit(org_id)?;
         let flow = self
             .store
             .flow(org_id, &request.flow)
@@ -99,6 +100,7 @@ impl Runner {
         user: &User,
     ) -> Result<PromptAnswer, RuntimeError> {
         permissions::may_request(user)?;
+        let _admitted = self.plugins.admit(org_id)?;
         // Only the flow's own plugin: the strategy has no say in what is offered.
         let plugin = self.flow_plugin(org_id, flow).await?;
         if !plugin.implements(Handler::On(Step::Prompt)) {

@@ -2,7 +2,6 @@
 //! plugin's per-call limits.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use assent_types::{
     Approvers, Event, Handler, HookOutcome, Notification, RequestPermission, Step, Target, User,
@@ -18,6 +17,8 @@ use crate::classify::classify;
 use crate::config::Limits;
 use crate::contract::{Call, FromReply, Manifest, Reply};
 use crate::error::{CallError, CallFailure};
+use crate::meter::{CpuMeter, limited};
+use crate::share::CpuShare;
 use crate::state::{CallState, DeadlineExceeded, LogRecord};
 
 /// One plugin instance. Calls run one at a time; after a trap the session refuses further calls.
@@ -28,6 +29,8 @@ pub struct Session {
     plugin_name: Arc<str>,
     handlers: Option<Arc<Described>>,
     poisoned: bool,
+    /// Whose turns this session's calls take, if it shares the cores with other sessions.
+    share: Option<CpuShare>,
     /// For a prepared session handed out: make the next one when this one is done.
     refill_on_drop: Option<(Plugin, Arc<Prepared>)>,
     _slot: OwnedSemaphorePermit,
@@ -70,21 +73,29 @@ impl Session {
 
         let mut store = Store::new(&shared.engine, CallState::new(&limits));
         store.limiter(|state| &mut state.limiter);
+        // Runs on the thread polling the call, at every epoch tick while the plugin runs.
         store.epoch_deadline_callback(|context| {
             let state = context.data();
-            if Instant::now() >= state.deadline_at {
+            if state.meter.used() >= state.deadline {
                 return Err(wasmtime::Error::new(DeadlineExceeded {
                     deadline: state.deadline,
                 }));
             }
-            // Not late yet: let other tasks run, then check again next tick.
+            // Time left: let other tasks run, then check again next tick.
             Ok(UpdateDeadline::Yield(1))
         });
-        store.set_epoch_deadline(1);
+        let (meter, wall_clock) = begin_call(&mut store);
 
-        let instance = match compiled.pre.instantiate_async(&mut store).await {
-            Ok(instance) => instance,
-            Err(error) => {
+        let instantiated = limited(
+            &meter,
+            wall_clock,
+            compiled.pre.instantiate_async(&mut store),
+        )
+        .await;
+        let instance = match instantiated {
+            None => return Err(fail(CallFailure::WallClockExceeded { limit: wall_clock })),
+            Some(Ok(instance)) => instance,
+            Some(Err(error)) => {
                 let cause = classify(error, store.data());
                 return Err(fail(match cause {
                     CallFailure::Trap { trap } => CallFailure::Instantiate(trap),
@@ -99,6 +110,7 @@ impl Session {
             plugin_name: Arc::clone(plugin_name),
             handlers: None,
             poisoned: false,
+            share: None,
             refill_on_drop: None,
             _slot: slot,
         })
@@ -107,6 +119,12 @@ impl Session {
     /// From now on, refuses calls to handlers the plugin does not implement.
     pub(super) fn with_handlers(mut self, described: Arc<Described>) -> Session {
         self.handlers = Some(described);
+        self
+    }
+
+    /// From now on, each call waits for a turn of `share` before it runs.
+    pub fn with_share(mut self, share: CpuShare) -> Session {
+        self.share = Some(share);
         self
     }
 
@@ -147,12 +165,24 @@ impl Session {
     async fn request(&mut self, call: Call<'_>) -> Result<Reply, CallError> {
         let handler = call.handler();
         self.check_callable(handler)?;
-        self.reset_deadline();
-        let outcome = self
-            .compiled
-            .exports
-            .call(&mut self.store, &self.instance, call)
-            .await;
+        let _turn = match &self.share {
+            Some(share) => Some(
+                share
+                    .turn()
+                    .await
+                    .ok_or_else(|| self.error(&handler.to_string(), CallFailure::HostClosed))?,
+            ),
+            None => None,
+        };
+        let (meter, wall_clock) = begin_call(&mut self.store);
+        let outcome = limited(
+            &meter,
+            wall_clock,
+            self.compiled
+                .exports
+                .call(&mut self.store, &self.instance, call),
+        )
+        .await;
         let reply = self.finish(&handler.to_string(), outcome)?;
         caps::cap_reply(reply).map_err(|cause| self.error(&handler.to_string(), cause))
     }
@@ -169,17 +199,24 @@ impl Session {
         Ok(())
     }
 
-    fn reset_deadline(&mut self) {
-        let state = self.store.data_mut();
-        state.deadline_at = Instant::now() + state.deadline;
-        self.store.set_epoch_deadline(1);
+    /// The CPU time of the last call (or of instantiating, before any call).
+    pub fn cpu_time(&self) -> std::time::Duration {
+        self.store.data().meter.used()
     }
 
+    /// Unpacks a call's outcome: `None` when its wall clock ran out, else wasmtime's result
+    /// around the plugin's own.
     fn finish<R>(
         &mut self,
         handler: &str,
-        outcome: wasmtime::Result<Result<R, assent_types::PluginError>>,
+        outcome: Option<wasmtime::Result<Result<R, assent_types::PluginError>>>,
     ) -> Result<R, CallError> {
+        let Some(outcome) = outcome else {
+            // The call was dropped where it stood: the instance is in no state to reuse.
+            self.poisoned = true;
+            let limit = self.store.data().wall_clock;
+            return Err(self.error(handler, CallFailure::WallClockExceeded { limit }));
+        };
         match outcome {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(plugin_error)) => {
@@ -213,13 +250,16 @@ impl Session {
         if self.poisoned {
             return Err(self.error("describe", CallFailure::Poisoned));
         }
-        self.reset_deadline();
-        let outcome = self
-            .compiled
-            .exports
-            .describe(&mut self.store, &self.instance)
-            .await
-            .map(Ok);
+        let (meter, wall_clock) = begin_call(&mut self.store);
+        let outcome = limited(
+            &meter,
+            wall_clock,
+            self.compiled
+                .exports
+                .describe(&mut self.store, &self.instance),
+        )
+        .await
+        .map(|outcome| outcome.map(Ok));
         self.finish("describe", outcome)
     }
 
@@ -297,4 +337,13 @@ impl Session {
             .into_json()
             .map_err(|cause| self.error(&handler.to_string(), cause))
     }
+}
+
+/// Starts a call's budget: its CPU meter at zero, checked from the next epoch tick on.
+/// Returns the meter the call's future is charged to and the wall-clock time it may take.
+fn begin_call(store: &mut Store<CallState>) -> (Arc<CpuMeter>, std::time::Duration) {
+    store.set_epoch_deadline(1);
+    let state = store.data();
+    state.meter.reset();
+    (Arc::clone(&state.meter), state.wall_clock)
 }

@@ -160,6 +160,10 @@ impl From<RuntimeError> for ApiError {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_plugin", message)
             }
             RuntimeError::Busy => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", message),
+            RuntimeError::TenantBusy { retry_after } => ApiError {
+                retry_after: Some(retry_after),
+                ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "tenant_busy", message)
+            },
             RuntimeError::Unavailable(_) => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
             }

@@ -2,8 +2,9 @@
 //!
 //! `get_permissions` reads the flow var `behavior`:
 //! `loop`, `memory`, `trap`, `stack`, `read-file`, `write-file`, `socket`, `env`, `flood`,
-//! `huge-error` (an 8 MiB error message), `huge-answer` (5,000 approvers, ~110 KB); anything else
-//! behaves.
+//! `huge-error` (an 8 MiB error message), `huge-answer` (5,000 approvers, ~110 KB), `work`
+//! (counts to the var `iterations`, a fixed amount of CPU work, then behaves), `sleep` (sleeps
+//! for an hour); anything else behaves.
 
 use assent_sdk::prelude::*;
 
@@ -55,6 +56,24 @@ impl Plugin for Hostile {
                         .collect(),
                 ),
             )),
+            "work" => {
+                let iterations = event
+                    .var("iterations")
+                    .and_then(|text| text.parse().ok())
+                    .unwrap_or(0_u64);
+                let mut counter = 0_u64;
+                for _ in 0..iterations {
+                    counter = std::hint::black_box(counter.wrapping_add(1));
+                }
+                Ok(RequestPermission::new(
+                    PermissionLevel::Admin,
+                    PermissionLevel::Member,
+                ))
+            }
+            "sleep" => {
+                std::thread::sleep(std::time::Duration::from_secs(3600));
+                Err(PluginError::new("unreachable", "slept for an hour"))
+            }
             "flood" => {
                 let line = "x".repeat(1023);
                 for _ in 0..1024 {
