@@ -681,6 +681,50 @@ async fn a_failing_deescalation_is_retried_then_reported() {
     }
 }
 
+/// A revoke whose strategy fails leaves the access granted for now, says so, and is tried
+/// again in the background like a timed deescalation, until the run says access may still be
+/// granted.
+#[tokio::test]
+async fn a_failing_revoke_is_retried_then_reported() {
+    for database in test_databases().await {
+        let server = start(&database).await;
+        let acme = tenant(&server, "acme").await;
+        acme.flow("prod", json!({ "fail": "deescalate" }), true)
+            .await;
+        let id = run_id(&acme.request("prod", json!({ "reason": "x" })).await);
+        let (status, _) = acme
+            .admin
+            .post(&format!("/runs/{id}/approve"), json!({}))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        acme.admin.wait_for(&id, "escalated").await;
+
+        let (status, body) = acme
+            .member
+            .post(&format!("/runs/{id}/revoke"), json!({}))
+            .await;
+        assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("will be tried again"), "{message}");
+        let (_, run) = acme.admin.get(&format!("/runs/{id}")).await;
+        assert_eq!(run["status"], "escalated", "{}: {run}", database.kind);
+
+        let run = acme.admin.wait_for(&id, "errored").await;
+        let message = run["error"]["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("access may still be granted"),
+            "{}: {message}",
+            database.kind
+        );
+        let kinds = acme.admin.audit_kinds(&id).await;
+        assert!(
+            count(&kinds, "plugin_error") >= 3,
+            "{}: tried again before giving up: {kinds:?}",
+            database.kind
+        );
+    }
+}
+
 /// A client that sends half a request head, or half a body (a slowloris), is cut off
 /// instead of holding its connection open for ever, while others are served meanwhile.
 #[tokio::test]

@@ -34,6 +34,11 @@ pub enum RuntimeError {
     PluginUnavailable { hash: String, reason: String },
     #[error(transparent)]
     Plugin(CallError),
+    /// Taking access away failed; it is tried again in the background.
+    #[error(
+        "{0}; the access is still granted, and taking it away will be tried again shortly (the run's audit log shows each attempt)"
+    )]
+    DeescalationRetrying(CallError),
     /// A service the step needs (Slack) could not be reached; the job is retried.
     #[error("{0}; it will be retried")]
     Unavailable(String),

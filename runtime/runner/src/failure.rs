@@ -3,10 +3,11 @@
 //! the step stands and the error is only recorded. Either way the environment's error
 //! logger hears of it, and nothing else about the tenant or the server changes.
 
-use assent_engine::{Notice, RunStatus, StrategyCall};
+use assent_engine::{Notice, RunStatus, StrategyCall, Trigger};
 use assent_plugin_host::CallError;
 use assent_store::{
-    EventKind, Job, NewEvent, RunError, RunRecord, RunWrite, StepCommit, StepWrite, now_millis,
+    EventKind, Job, NewEvent, NewJob, RunError, RunRecord, RunWrite, StepCommit, StepWrite, Task,
+    now_millis,
 };
 use assent_types::Step;
 use serde_json::json;
@@ -57,6 +58,36 @@ impl Runner {
             json!({ "step": step, "handler": error.handler, "error": error.to_string(), "retrying": true }),
         );
         self.store.append(&run.org_id, &[event]).await?;
+        Ok(())
+    }
+
+    /// A deescalation asked for now (a revoke) whose strategy failed: access must still go, so
+    /// the step becomes a timer, due after the first backoff, that the worker fires and
+    /// retries like any failed deescalation until it succeeds or the run says access may
+    /// still be granted. The run is unchanged meanwhile.
+    pub(crate) async fn retry_deescalation(
+        &self,
+        run: &RunRecord,
+        trigger: Trigger,
+        error: &CallError,
+    ) -> Result<(), RuntimeError> {
+        tracing::warn!(run = %run.id, %error, "taking access away failed; it will be tried again");
+        let retry = NewJob {
+            run_id: run.id.clone(),
+            task: Task::Step(trigger),
+            due_at: now_millis() + crate::timers::RETRY_STEP_MS,
+            leased_to: None,
+        };
+        let event = NewEvent::run(
+            &run.id,
+            EventKind::PluginError,
+            None,
+            json!({ "step": Step::Deescalate, "handler": error.handler, "error": error.to_string(), "retrying": true }),
+        );
+        let write = StepWrite::new(run.org_id.clone(), RunWrite::Unchanged)
+            .scheduling(vec![retry])
+            .recording(vec![event]);
+        self.store.commit_step(write).await?;
         Ok(())
     }
 

@@ -248,6 +248,13 @@ impl Runner {
                 self.record_retry(&run, Step::Deescalate, &error).await?;
                 Err(RuntimeError::Plugin(error))
             }
+            Stop::Plugin(Step::Deescalate, error) if attempt.job.is_none() => {
+                // Someone asked to take access away now and the strategy failed once: the
+                // access must still go, so the worker tries again.
+                self.retry_deescalation(&run, attempt.trigger, &error)
+                    .await?;
+                Err(RuntimeError::DeescalationRetrying(error))
+            }
             Stop::Plugin(step, error) => {
                 self.fail(attempt.context, run, step, &error, attempt.job)
                     .await

@@ -22,7 +22,7 @@ use crate::{Runner, RuntimeError};
 
 // A failing timer is retried after one second per attempt so far, at most a minute: soon
 // enough for a passing fault, slow enough that a lasting one does not spin.
-const RETRY_STEP_MS: i64 = 1_000;
+pub(crate) const RETRY_STEP_MS: i64 = 1_000;
 const MAX_RETRY_STEPS: i64 = 60;
 
 /// How the worker looks for due timers.

@@ -146,7 +146,9 @@ impl From<RuntimeError> for ApiError {
                 )),
                 ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_inputs", message)
             },
-            RuntimeError::PluginUnavailable { .. } | RuntimeError::Plugin(_) => {
+            RuntimeError::PluginUnavailable { .. }
+            | RuntimeError::Plugin(_)
+            | RuntimeError::DeescalationRetrying(_) => {
                 ApiError::new(StatusCode::BAD_GATEWAY, "plugin_failed", message)
             }
             RuntimeError::InvalidInput(_) => ApiError::bad_request(message),
