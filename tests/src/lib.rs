@@ -108,6 +108,8 @@ pub fn plugin_bytes(package: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()))
 }
 
+pub mod bench;
+
 mod databases;
 pub use databases::{TestDatabase, postgres_database, sqlite_database, test_databases};
 

@@ -13,20 +13,9 @@
 use std::time::{Duration, Instant};
 
 use assent_server::{Server, ServerConfig, WorkerConfig};
+use assent_tests::bench::{env_number, percentile};
 use assent_tests::{Api, TestDatabase, plugin_bytes, postgres_database, sqlite_database};
 use serde_json::json;
-
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(default)
-}
-
-fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
-    let index = ((sorted.len() as f64 - 1.0) * fraction).round() as usize;
-    sorted[index.min(sorted.len() - 1)]
-}
 
 async fn run(database: TestDatabase, clients: u64, seconds: u64) {
     let server = Server::start(ServerConfig {

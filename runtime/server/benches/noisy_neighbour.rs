@@ -17,20 +17,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use assent_server::{Server, ServerConfig, WorkerConfig};
+use assent_tests::bench::{env_number, percentile};
 use assent_tests::{Api, plugin_bytes, sqlite_database};
 use serde_json::{Value, json};
-
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(default)
-}
-
-fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
-    let index = ((sorted.len() as f64 - 1.0) * fraction).round() as usize;
-    sorted[index.min(sorted.len() - 1)]
-}
 
 /// An organisation with an admin and a member (tokens for both), running `plugin` in flow
 /// `flow` with `vars`.

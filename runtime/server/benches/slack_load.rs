@@ -21,6 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use assent_server::{Server, ServerConfig, SlackConfig, WorkerConfig};
+use assent_tests::bench::{env_number, percentile};
 use assent_tests::slack::{
     CLIENT_ID, CLIENT_SECRET, FakeSlack, SECRETS_KEY, SIGNING_SECRET, SlackSender, connect,
 };
@@ -30,18 +31,6 @@ use tokio::sync::Semaphore;
 
 const TEAM: &str = "T0BENCH";
 const CHANNEL: &str = "#access";
-
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(default)
-}
-
-fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
-    let index = ((sorted.len() as f64 - 1.0) * fraction).round() as usize;
-    sorted[index.min(sorted.len() - 1)]
-}
 
 /// Sends `payloads` with at most `clients` in flight; returns each response's latency.
 async fn send_all(sender: &SlackSender, payloads: Vec<Value>, clients: usize) -> Vec<Duration> {

@@ -54,10 +54,11 @@ pub enum ExampleError {
     Flow {
         name: String,
         #[source]
-        source: RuntimeError,
+        source: Box<RuntimeError>,
     },
+    // Boxed, as in `Flow`: a runtime error is large, and start-up errors are rare.
     #[error(transparent)]
-    Runtime(#[from] RuntimeError),
+    Runtime(Box<RuntimeError>),
     #[error(transparent)]
     Store(#[from] assent_store::StoreError),
     #[error("cannot keep the demo tokens in `{path}`: {source}")]
@@ -66,6 +67,12 @@ pub enum ExampleError {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl From<RuntimeError> for ExampleError {
+    fn from(error: RuntimeError) -> ExampleError {
+        ExampleError::Runtime(Box::new(error))
+    }
 }
 
 /// Reads every `*.json` in `dir`, with plugin paths made absolute.
@@ -207,7 +214,7 @@ async fn provision_flow(
             .await
             .map_err(|source| ExampleError::Flow {
                 name: example.name.clone(),
-                source,
+                source: Box::new(source),
             })?;
     }
     Ok(())

@@ -276,7 +276,8 @@ pub struct TokenView {
 
 /// Makes an API token for a user of the organisation.
 #[utoipa::path(post, path = "/api/v1/tokens", tag = "admin", request_body = TokenBody,
-    responses((status = 201, body = TokenView)), security(("api_token" = [])))]
+    responses((status = 201, body = TokenView), (status = 404, description = "no such user in the organisation")),
+    security(("api_token" = [])))]
 pub async fn create_token(
     tenant: Tenant,
     State(state): State<AppState>,

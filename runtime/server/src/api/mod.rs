@@ -7,6 +7,7 @@ mod error;
 mod idempotency;
 mod operator;
 mod requests;
+mod spec;
 mod throttle;
 mod views;
 
@@ -16,6 +17,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
+use spec::Completeness;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
@@ -55,7 +57,7 @@ const JSON_BODY_LIMIT: usize = 1 << 20;
         requests::get_run, requests::list_runs, requests::approve, requests::deny, requests::revoke,
         requests::audit,
     ),
-    modifiers(&Security),
+    modifiers(&Security, &Completeness),
     tags(
         (name = "operator", description = "Organisations, with the operator's token."),
         (name = "admin", description = "A tenant admin's plugins, flows, users and tokens."),
