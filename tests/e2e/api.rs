@@ -1242,3 +1242,40 @@ async fn the_openapi_description_covers_every_route() {
     }
     assert_eq!(paths.len(), 20, "a described route is not tested here");
 }
+
+/// With room in memory for one plugin, requests alternating between two organisations'
+/// plugins load each again (from the compiled artifact on disk) and none fails.
+#[tokio::test]
+async fn plugins_dropped_from_memory_load_again_when_used() {
+    let database = assent_tests::sqlite_database();
+    let server = assent_server::Server::start(assent_server::ServerConfig {
+        plugin_cache: assent_server::CacheBudget {
+            memory_bytes: 1,
+            ..assent_server::CacheBudget::default()
+        },
+        ..support::server_config(&database)
+    })
+    .await
+    .unwrap();
+    let first = tenant(&server, "first").await;
+    let second = tenant(&server, "second").await;
+    let own_build = assent_tests::plugin_variant(&plugin_bytes("echo-plugin"), "second");
+    let (status, plugin) = second.admin.upload(own_build).await;
+    assert_eq!(status, StatusCode::CREATED, "{plugin}");
+    let second = support::Tenant {
+        echo: plugin["hash"].as_str().unwrap().to_owned(),
+        ..second
+    };
+    assert_ne!(first.echo, second.echo);
+    first.flow("prod", json!({}), false).await;
+    second.flow("prod", json!({}), false).await;
+
+    for round in 0..3 {
+        for tenant in [&first, &second] {
+            let requested = tenant.request("prod", json!({ "reason": "x" })).await;
+            assert_eq!(requested["run"]["status"], "requested", "round {round}");
+        }
+    }
+    let (loaded, _) = server.runner.loaded_plugins();
+    assert_eq!(loaded, 1, "one plugin's room, one plugin kept");
+}

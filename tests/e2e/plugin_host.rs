@@ -551,3 +551,144 @@ async fn a_refused_plugin_leaves_no_compiled_artifact() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+fn artifact_names(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.file_name().into_string().unwrap())
+        .filter(|name| name.ends_with(".cwasm"))
+        .collect();
+    names.sort();
+    names
+}
+
+fn has_artifact(names: &[String], bytes: &[u8]) -> bool {
+    let hash = assent_plugin_host::content_hash(bytes);
+    names.iter().any(|name| name.starts_with(&hash))
+}
+
+/// The disk cache keeps to its budget by removing the artifact used longest ago (not the
+/// one written longest ago), and a restart with a smaller budget keeps the most recent.
+#[tokio::test]
+async fn the_disk_cache_drops_the_least_recently_used_beyond_its_budget() {
+    let original = plugin_bytes("approval-only");
+    let [first, second, third] =
+        ["first", "second", "third"].map(|label| assent_tests::plugin_variant(&original, label));
+    let cache = tempfile::tempdir().unwrap();
+    let config = |disk_bytes| HostConfig {
+        cache_dir: Some(cache.path().to_owned()),
+        cache: assent_plugin_host::CacheBudget {
+            disk_bytes,
+            ..assent_plugin_host::CacheBudget::default()
+        },
+        ..HostConfig::default()
+    };
+
+    let measuring = PluginHost::new(config(u64::MAX)).unwrap();
+    measuring.load(first.clone()).await.unwrap();
+    let artifact = measuring.cached_bytes_on_disk();
+    assert!(artifact > 0);
+    drop(measuring);
+
+    // Room for two artifacts and a half.
+    let budget = artifact * 5 / 2;
+    let host = PluginHost::new(config(budget)).unwrap();
+    host.load(second.clone()).await.unwrap();
+    // `first` is read back from disk: now it is the more recently used of the two.
+    let again = host.load(first.clone()).await.unwrap();
+    assert!(again.implements(Handler::GetApprovers));
+    host.load(third.clone()).await.unwrap();
+    let names = artifact_names(cache.path());
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(has_artifact(&names, &first), "used again, so kept");
+    assert!(
+        !has_artifact(&names, &second),
+        "used longest ago, so removed"
+    );
+    assert!(has_artifact(&names, &third), "just written");
+    assert!(host.cached_bytes_on_disk() <= budget);
+
+    // A restart with room for one keeps the most recently used, from the files' times.
+    drop(host);
+    let smaller = PluginHost::new(config(artifact * 3 / 2)).unwrap();
+    let names = artifact_names(cache.path());
+    assert_eq!(names.len(), 1, "{names:?}");
+    assert!(has_artifact(&names, &third), "{names:?}");
+    // What was removed compiles again and works.
+    let recompiled = smaller.load(second).await.unwrap();
+    assert!(recompiled.implements(Handler::GetApprovers));
+    let names = artifact_names(cache.path());
+    assert!(
+        names.iter().any(|name| name.starts_with(recompiled.hash())),
+        "{names:?}"
+    );
+}
+
+/// Loaded plugins kept in memory stay within their budget, dropping the one used longest
+/// ago; a dropped plugin loads again when asked for.
+#[tokio::test]
+async fn loaded_plugins_drop_the_least_recently_used_beyond_their_budget() {
+    let host = host();
+    let original = plugin_bytes("approval-only");
+    let mut plugins = Vec::new();
+    for label in ["first", "second", "third"] {
+        let bytes = assent_tests::plugin_variant(&original, label);
+        plugins.push(host.load(bytes).await.unwrap());
+    }
+    let [first, second, third] = [&plugins[0], &plugins[1], &plugins[2]];
+    let footprint = first.footprint();
+    assert!(
+        footprint > original.len() as u64,
+        "the footprint counts the compiled code as well as the component: {footprint}"
+    );
+
+    let loaded = assent_plugin_host::LoadedPlugins::new(footprint * 5 / 2);
+    loaded.insert(first);
+    loaded.insert(second);
+    assert!(
+        loaded.get(first.hash()).is_some(),
+        "and now it is the more recent"
+    );
+    loaded.insert(third);
+    assert!(
+        loaded.get(second.hash()).is_none(),
+        "used longest ago, so dropped"
+    );
+    assert!(loaded.get(first.hash()).is_some());
+    assert!(loaded.get(third.hash()).is_some());
+    let (count, bytes) = loaded.usage();
+    assert_eq!(count, 2);
+    assert!(bytes <= footprint * 5 / 2);
+
+    let reloaded = loaded
+        .get_or_load(second.hash(), || async {
+            Ok::<_, std::convert::Infallible>(second.clone())
+        })
+        .await
+        .unwrap();
+    assert_eq!(reloaded.hash(), second.hash());
+    assert!(loaded.get(second.hash()).is_some());
+    assert_eq!(loaded.usage().0, 2, "and another made room for it");
+}
+
+/// Many callers asking at once for a plugin that is not loaded wait for one load of it
+/// (compiling a Python plugin takes seconds of every core) rather than each loading it.
+#[tokio::test]
+async fn a_plugin_wanted_by_many_at_once_is_loaded_once() {
+    let host = host();
+    let plugin = load(&host, "approval-only").await;
+    let loaded = assent_plugin_host::LoadedPlugins::new(u64::MAX);
+    let loads = std::sync::atomic::AtomicUsize::new(0);
+    let callers = (0..8).map(|_| {
+        loaded.get_or_load(plugin.hash(), || async {
+            loads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            Ok::<_, std::convert::Infallible>(plugin.clone())
+        })
+    });
+    for got in futures::future::join_all(callers).await {
+        assert_eq!(got.unwrap().hash(), plugin.hash());
+    }
+    assert_eq!(loads.load(std::sync::atomic::Ordering::SeqCst), 1);
+}

@@ -425,3 +425,43 @@ async fn every_python_session_starts_clean() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+/// Sessions made ahead of time wait holding instance slots. With several Python plugins
+/// loaded they must leave slots for calls: here two plugins would want four waiting sessions
+/// on a host of four slots, and a call of any other plugin would wait for ever.
+#[tokio::test]
+async fn sessions_made_ahead_leave_slots_for_calls() {
+    let host = assent_plugin_host::PluginHost::new(assent_plugin_host::HostConfig {
+        cache_dir: Some(assent_tests::guest_target_dir().join("compiled")),
+        max_instances: 4,
+        ..assent_plugin_host::HostConfig::default()
+    })
+    .unwrap();
+    let other = host
+        .load(assent_tests::plugin_bytes("approval-only"))
+        .await
+        .unwrap();
+    let counter = python_plugin_bytes("tests/python-plugins/counter/impl.py");
+    // Kept loaded, as a server's cache keeps them.
+    let mut loaded = Vec::new();
+    for label in ["one", "two"] {
+        let plugin = host
+            .load(assent_tests::plugin_variant(&counter, label))
+            .await
+            .unwrap();
+        // A first session, dropped: its plugin starts making sessions ahead of time.
+        drop(plugin.session().await.unwrap());
+        loaded.push(plugin);
+    }
+    // Let both plugins make all they would.
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+
+    let mut held = Vec::new();
+    for call in 0..3 {
+        let session = tokio::time::timeout(std::time::Duration::from_secs(10), other.session())
+            .await
+            .unwrap_or_else(|_| panic!("session {call} waited for a slot held by idle sessions"))
+            .unwrap();
+        held.push(session);
+    }
+}

@@ -108,6 +108,32 @@ pub fn plugin_bytes(package: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()))
 }
 
+/// The same component with a custom section naming `label` appended: another content hash
+/// (so another plugin to every cache) that behaves the same, without another build.
+pub fn plugin_variant(bytes: &[u8], label: &str) -> Vec<u8> {
+    fn leb128(mut value: usize, out: &mut Vec<u8>) {
+        loop {
+            let byte = (value & 0x7f) as u8;
+            value >>= 7;
+            if value == 0 {
+                out.push(byte);
+                return;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+    let name = b"assent-test-variant";
+    let mut payload = Vec::new();
+    leb128(name.len(), &mut payload);
+    payload.extend_from_slice(name);
+    payload.extend_from_slice(label.as_bytes());
+    let mut variant = bytes.to_vec();
+    variant.push(0); // a custom section
+    leb128(payload.len(), &mut variant);
+    variant.extend(payload);
+    variant
+}
+
 pub mod bench;
 
 mod databases;

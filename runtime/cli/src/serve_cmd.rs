@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use assent_plugin_build::{BuildError, BuildOptions, Progress, build_rust};
 use assent_server::examples::{self, DEMO_ORG};
-use assent_server::{Server, ServerConfig, SlackConfig, WorkerConfig};
+use assent_server::{CacheBudget, Server, ServerConfig, SlackConfig, WorkerConfig};
 use clap::Args;
 
 #[derive(Args)]
@@ -34,6 +34,14 @@ pub struct ServeArgs {
     /// The longest the timer worker waits between looks, in milliseconds.
     #[arg(long, default_value_t = 500)]
     timer_poll_ms: u64,
+    /// MiB of compiled plugins kept loaded in memory; the least recently used are dropped
+    /// first and load again from disk when next used.
+    #[arg(long, env = "ASSENT_PLUGIN_MEMORY_MIB", default_value_t = CacheBudget::default().memory_bytes >> 20)]
+    plugin_memory_mib: u64,
+    /// MiB of compiled plugins kept in `DATA_DIR/compiled`; the least recently used are
+    /// removed first and compiled again when next used.
+    #[arg(long, env = "ASSENT_PLUGIN_DISK_MIB", default_value_t = CacheBudget::default().disk_bytes >> 20)]
+    plugin_disk_mib: u64,
     #[command(flatten)]
     slack: SlackArgs,
 }
@@ -126,6 +134,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         listen: args.listen,
         database_url: database.clone(),
         cache_dir: Some(args.data_dir.join("compiled")),
+        plugin_cache: CacheBudget {
+            memory_bytes: args.plugin_memory_mib.saturating_mul(1 << 20),
+            disk_bytes: args.plugin_disk_mib.saturating_mul(1 << 20),
+        },
         operator_token: args.operator_token.clone(),
         worker: WorkerConfig {
             poll: Duration::from_millis(args.timer_poll_ms.max(10)),

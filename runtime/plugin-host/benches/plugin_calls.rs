@@ -11,7 +11,8 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use assent_plugin_host::contract::v0_1_0::{self, wit};
-use assent_plugin_host::{HostConfig, Plugin, PluginHost};
+use assent_plugin_host::loaded::Lru;
+use assent_plugin_host::{HostConfig, LoadedPlugins, Plugin, PluginHost};
 use assent_tests::plugin_bytes;
 use assent_types::{Event, FieldValue, Role, Step, User};
 use criterion::{BenchmarkId, Criterion};
@@ -145,6 +146,30 @@ fn benches(criterion: &mut Criterion) {
     group.bench_function("precompiled artifact + describe", |bench| {
         bench.to_async(&runtime).iter(|| async {
             black_box(cached.load(bytes.clone()).await.unwrap());
+        })
+    });
+    group.finish();
+
+    // The plugin caches: a plugin found in memory, and what keeping 10,000 plugins within
+    // budget costs an insert (one eviction scan). A plugin evicted from memory loads as
+    // "precompiled artifact + describe" above; evicted from disk too, as "compile".
+    let mut group = criterion.benchmark_group("cache");
+    let plugin = runtime.block_on(cached.load(bytes.clone())).unwrap();
+    let loaded = LoadedPlugins::new(u64::MAX);
+    loaded.insert(&plugin);
+    group.bench_function("loaded plugin, found in memory", |bench| {
+        bench.iter(|| black_box(loaded.get(plugin.hash()).unwrap()))
+    });
+    const TENANTS: u64 = 10_000;
+    let mut lru = Lru::new(TENANTS);
+    for tenant in 0..TENANTS {
+        lru.insert(&format!("{tenant:064x}"), tenant, 1, tenant);
+    }
+    let mut next = TENANTS;
+    group.bench_function("insert beside 10,000 plugins, evicting one", |bench| {
+        bench.iter(|| {
+            next += 1;
+            black_box(lru.insert(&format!("{next:064x}"), next, 1, next));
         })
     });
     group.finish();

@@ -78,6 +78,8 @@ pub struct HostConfig {
     /// Where precompiled artifacts are kept, keyed by content hash and engine version.
     /// `None` compiles in memory every time (tests, one-off CLI calls).
     pub cache_dir: Option<PathBuf>,
+    /// How much compiled code is kept in memory and in `cache_dir`.
+    pub cache: CacheBudget,
     /// Reuse pre-reserved instance slots and copy-on-write memory images instead of
     /// mapping fresh memory per call. Off only to measure what it saves.
     pub pooling: bool,
@@ -97,6 +99,7 @@ impl Default for HostConfig {
             limits: Limits::default(),
             max_component_bytes: 64 << 20,
             cache_dir: None,
+            cache: CacheBudget::default(),
             pooling: true,
             // 256 slots: a few hundred concurrent calls is far beyond what two cores run at
             // once, and at Rust plugins' 64 MiB each the reserved address space stays at
@@ -105,6 +108,36 @@ impl Default for HostConfig {
             // 5 ms: deadlines of 100 ms are checked to within 5%, and a busy plugin holds a
             // worker thread no longer than a typical request's own latency.
             epoch_tick: Duration::from_millis(5),
+        }
+    }
+}
+
+/// How much compiled plugin code is kept, least recently used going first.
+///
+/// A plugin used again after eviction is loaded from the next level down: from disk (a
+/// millisecond for a Rust plugin, tens for a Python one), or, evicted from disk too,
+/// compiled again from the stored component (a tenth of a second; seconds for Python).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheBudget {
+    /// Loaded plugins kept in memory, by their [footprint](crate::Plugin::footprint).
+    pub memory_bytes: u64,
+    /// Compiled artifacts kept in the cache directory.
+    pub disk_bytes: u64,
+}
+
+impl Default for CacheBudget {
+    fn default() -> Self {
+        CacheBudget {
+            // 1 GiB: a Rust plugin's footprint is ~0.6 MiB and a Python plugin's ~52 MiB
+            // (measured on the test plugins), so this keeps ~1,700 Rust or ~19 Python
+            // plugins loaded; the rest load from disk in ~0.6 ms (Rust) or ~19 ms (Python)
+            // when next used.
+            memory_bytes: 1 << 30,
+            // 16 GiB: a Rust plugin's artifact is ~0.45 MiB, so every plugin of 10,000
+            // organisations fits three times over; of Python plugins (~34 MiB each) the ~480
+            // most recently used. Beyond that, a plugin unused for longest compiles again on
+            // its next use (~0.1 s for Rust, ~4 s for Python).
+            disk_bytes: 16 << 30,
         }
     }
 }

@@ -6,6 +6,7 @@ use tokio::sync::Semaphore;
 use wasmtime::Engine;
 use wasmtime::component::Linker;
 
+use crate::artifacts::Artifacts;
 use crate::config::HostConfig;
 use crate::contract;
 use crate::engine::{self, EpochTicker};
@@ -27,6 +28,10 @@ pub(crate) struct Shared {
     /// One permit per instance slot of the pooling allocator: callers wait for a slot rather
     /// than failing when every slot is busy.
     pub(crate) instance_slots: Arc<Semaphore>,
+    /// Instance slots sessions made ahead of time may hold between them (see `prepared`).
+    pub(crate) prepared_slots: Arc<Semaphore>,
+    /// Compiled plugins on disk, if the host has a cache directory.
+    pub(crate) artifacts: Option<Artifacts>,
     _ticker: EpochTicker,
 }
 
@@ -46,20 +51,25 @@ impl PluginHost {
             .map_err(|error| HostError::Link(format!("{error:#}")))?;
         contract::add_to_linker(&mut linker)
             .map_err(|error| HostError::Link(format!("{error:#}")))?;
-        if let Some(dir) = &config.cache_dir {
-            std::fs::create_dir_all(dir).map_err(|error| HostError::CacheDir {
-                path: dir.display().to_string(),
-                reason: error.to_string(),
-            })?;
-        }
+        let artifacts = config
+            .cache_dir
+            .as_deref()
+            .map(|dir| Artifacts::open(dir, config.cache.disk_bytes, &engine))
+            .transpose()?;
         let ticker = EpochTicker::start(&engine, config.epoch_tick)?;
         let instance_slots = Arc::new(Semaphore::new(config.max_instances as usize));
+        // A quarter of the slots: prepared sessions sit idle holding theirs, so with many
+        // Python plugins loaded they must not take the slots calls wait for. The rest of the
+        // plugins instantiate on demand (about a millisecond more on their first call).
+        let prepared_slots = Arc::new(Semaphore::new(config.max_instances as usize / 4));
         Ok(PluginHost {
             shared: Arc::new(Shared {
                 engine,
                 linker,
                 config,
                 instance_slots,
+                prepared_slots,
+                artifacts,
                 _ticker: ticker,
             }),
         })
@@ -85,7 +95,7 @@ impl PluginHost {
                 &shared.engine,
                 &compile_bytes,
                 &compile_hash,
-                shared.config.cache_dir.as_deref(),
+                shared.artifacts.as_ref(),
             )
         })
         .await
@@ -93,12 +103,17 @@ impl PluginHost {
 
         let checked = self.check(component, hash.clone(), bytes.len()).await;
         if checked.is_err()
-            && let Some(cache_dir) = &self.shared.config.cache_dir
+            && let Some(artifacts) = &self.shared.artifacts
         {
             // A refused plugin leaves nothing behind: uploads that fail must not fill the disk.
-            load::forget_artifact(&self.shared.engine, cache_dir, &hash);
+            artifacts.forget(&hash);
         }
         checked
+    }
+
+    /// Bytes of compiled plugins in the cache directory (0 without one).
+    pub fn cached_bytes_on_disk(&self) -> u64 {
+        self.shared.artifacts.as_ref().map_or(0, Artifacts::bytes)
     }
 
     /// Checks a compiled component against the contract and asks it what it implements.

@@ -12,7 +12,9 @@
 //!   `assent-types`, behind one version-neutral API: a `Call` in, a `Reply` out. It is the only
 //!   module that names a contract version.
 //!
-//! Around them: `host` holds the engine, the linker and the instance slots; `exports` resolves
+//! Around them: `host` holds the engine, the linker and the instance slots; `artifacts` keeps
+//! compiled plugins on disk and [`LoadedPlugins`] keeps loaded ones in memory, each within a
+//! byte budget ([`CacheBudget`]), least recently used first out; `exports` resolves
 //! and type-checks a plugin's exports once; `state` is what each instance's store holds (sealed
 //! WASI, memory limiter, log); `meter` charges a call the CPU time of its own polls, which its
 //! deadline counts; `share` makes calls holding one [`CpuShare`] take turns; `classify` turns wasmtime's errors into a [`CallFailure`]; `caps`
@@ -22,6 +24,7 @@
 //! captured) and the `log` import. Every failure is a [`CallError`] naming the plugin, the
 //! handler and the cause; nothing a plugin does can panic the host.
 
+mod artifacts;
 mod caps;
 mod classify;
 mod config;
@@ -31,16 +34,19 @@ mod error;
 mod exports;
 mod host;
 pub mod load;
+#[doc(hidden)]
+pub mod loaded;
 mod meter;
 mod output;
 pub mod plugin;
 mod share;
 mod state;
 
-pub use config::{HostConfig, Limits};
+pub use config::{CacheBudget, HostConfig, Limits};
 pub use error::{CallError, CallFailure, HostError, LoadError};
 pub use host::PluginHost;
 pub use load::content_hash;
+pub use loaded::LoadedPlugins;
 pub use plugin::{Plugin, Session};
 pub use share::CpuShare;
 pub use state::{LogLevel, LogRecord};

@@ -1,12 +1,11 @@
 //! Loading a plugin: check the bytes, compile them (or reuse the cached artifact), check the
 //! component against the contract, and ask it which handlers it implements.
 
-use std::path::{Path, PathBuf};
-
 use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
+use crate::artifacts::Artifacts;
 use crate::contract::{self, ContractVersion};
 use crate::error::LoadError;
 
@@ -56,47 +55,22 @@ pub(crate) fn check_bytes(bytes: &[u8], max_bytes: usize) -> Result<(), LoadErro
     }
 }
 
-/// Compiles `bytes`, or loads the artifact a previous compile left in `cache_dir`.
+/// Compiles `bytes`, or loads the artifact a previous compile left on disk.
 pub(crate) fn compile(
     engine: &Engine,
     bytes: &[u8],
     hash: &str,
-    cache_dir: Option<&Path>,
+    artifacts: Option<&Artifacts>,
 ) -> Result<Component, LoadError> {
-    let Some(cache_dir) = cache_dir else {
+    let Some(artifacts) = artifacts else {
         return compile_fresh(engine, bytes);
     };
-    let path = artifact_path(engine, cache_dir, hash);
-    if path.exists() {
-        // SAFETY: `deserialize_file` trusts its input to be an artifact this wasmtime wrote.
-        // The cache directory belongs to the server, artifacts are written by `store_artifact`
-        // below (to a temporary name, then renamed into place, so a crash never leaves a torn
-        // file under the final name), and the file name carries the engine's compatibility hash,
-        // so an artifact is only ever read back by an engine that can run it.
-        #[allow(unsafe_code)]
-        let cached = unsafe { Component::deserialize_file(engine, &path) };
-        match cached {
-            Ok(component) => return Ok(component),
-            Err(error) => {
-                tracing::warn!(path = %path.display(), error = %format!("{error:#}"), "recompiling unreadable cached plugin");
-            }
-        }
+    if let Some(component) = artifacts.read(engine, hash) {
+        return Ok(component);
     }
     let component = compile_fresh(engine, bytes)?;
-    store_artifact(&component, &path)?;
+    artifacts.store(&component, hash)?;
     Ok(component)
-}
-
-/// Removes the cached artifact of plugin `hash`, if there is one (the plugin was refused).
-pub(crate) fn forget_artifact(engine: &Engine, cache_dir: &Path, hash: &str) {
-    let path = artifact_path(engine, cache_dir, hash);
-    match std::fs::remove_file(&path) {
-        Ok(()) => {}
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-        Err(error) => {
-            tracing::warn!(path = %path.display(), %error, "could not remove a refused plugin's artifact");
-        }
-    }
 }
 
 fn compile_fresh(engine: &Engine, bytes: &[u8]) -> Result<Component, LoadError> {
@@ -114,36 +88,6 @@ fn describe_compile_error(error: &wasmtime::Error) -> String {
     } else {
         chain
     }
-}
-
-fn artifact_path(engine: &Engine, cache_dir: &Path, hash: &str) -> PathBuf {
-    use std::hash::{Hash, Hasher};
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    engine.precompile_compatibility_hash().hash(&mut hasher);
-    let engine_key = hasher.finish();
-    cache_dir.join(format!("{hash}-{engine_key:016x}.cwasm"))
-}
-
-fn store_artifact(component: &Component, path: &Path) -> Result<(), LoadError> {
-    let cache_error = |reason: String| LoadError::Cache {
-        path: path.display().to_string(),
-        reason,
-    };
-    let artifact = component
-        .serialize()
-        .map_err(|error| cache_error(format!("{error:#}")))?;
-    // A temporary name of its own in the same directory, then an atomic rename: two loads of
-    // the same plugin at once (two uploads, two servers sharing a cache) each write their own
-    // file, and whichever renames last leaves an identical artifact in place.
-    let directory = path.parent().unwrap_or(Path::new("."));
-    let mut temporary = tempfile::NamedTempFile::new_in(directory)
-        .map_err(|error| cache_error(error.to_string()))?;
-    std::io::Write::write_all(&mut temporary, &artifact)
-        .map_err(|error| cache_error(error.to_string()))?;
-    temporary
-        .persist(path)
-        .map(drop)
-        .map_err(|error| cache_error(error.error.to_string()))
 }
 
 /// Finds the contract version the component targets (refusing one this host does not run)

@@ -159,7 +159,7 @@ impl Runner {
             created_at: 0,
         };
         let stored = self.store.put_plugin(org_id, &record, &bytes).await?;
-        self.plugins.remember(&plugin).await;
+        self.plugins.remember(&plugin);
         if !existed {
             let event = NewEvent::org(
                 EventKind::PluginUploaded,

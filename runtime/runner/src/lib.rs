@@ -95,4 +95,9 @@ impl Runner {
     pub fn host(&self) -> &PluginHost {
         self.plugins.host()
     }
+
+    /// How many plugins are loaded in memory, and their footprints' sum in bytes.
+    pub fn loaded_plugins(&self) -> (usize, u64) {
+        self.plugins.loaded()
+    }
 }

@@ -4,9 +4,9 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use assent_plugin_host::{CallError, CpuShare, Plugin, PluginHost, Session};
+use assent_plugin_host::{CallError, CpuShare, LoadedPlugins, Plugin, PluginHost, Session};
 use assent_store::Store;
-use tokio::sync::{OwnedSemaphorePermit, RwLock, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::RuntimeError;
 
@@ -40,7 +40,7 @@ pub struct Plugins {
     // Keyed by content hash: the same bytes compile to the same plugin whichever tenant
     // uploaded them. Lookups go through the tenant's own store rows first, so one tenant
     // can never name another's plugin.
-    loaded: Arc<RwLock<HashMap<String, Plugin>>>,
+    loaded: LoadedPlugins,
     tenants: Arc<Mutex<HashMap<String, Tenant>>>,
     calls_at_once: usize,
 }
@@ -75,8 +75,8 @@ pub struct TenantSession {
 impl Plugins {
     pub fn new(host: PluginHost) -> Plugins {
         Plugins {
+            loaded: LoadedPlugins::new(host.config().cache.memory_bytes),
             host,
-            loaded: Arc::default(),
             tenants: Arc::default(),
             calls_at_once: calls_at_once_per_tenant(),
         }
@@ -87,11 +87,13 @@ impl Plugins {
     }
 
     /// Remembers a plugin just loaded (at upload), so its first run does not load it again.
-    pub async fn remember(&self, plugin: &Plugin) {
-        self.loaded
-            .write()
-            .await
-            .insert(plugin.hash().to_owned(), plugin.clone());
+    pub fn remember(&self, plugin: &Plugin) {
+        self.loaded.insert(plugin);
+    }
+
+    /// How many plugins are loaded in memory, and their footprints' sum in bytes.
+    pub fn loaded(&self) -> (usize, u64) {
+        self.loaded.usage()
     }
 
     /// Plugin `hash` of a flow of `org_id`, loading it from the store on first use.
@@ -105,23 +107,21 @@ impl Plugins {
         org_id: &str,
         hash: &str,
     ) -> Result<Plugin, RuntimeError> {
-        if let Some(plugin) = self.loaded.read().await.get(hash) {
-            return Ok(plugin.clone());
-        }
-        let bytes = store
-            .plugin_bytes(org_id, hash)
-            .await?
-            .ok_or_else(|| RuntimeError::NotFound(format!("plugin `{hash}`")))?;
-        let plugin =
-            self.host
-                .load(bytes)
-                .await
-                .map_err(|error| RuntimeError::PluginUnavailable {
-                    hash: hash.to_owned(),
-                    reason: error.to_string(),
-                })?;
-        self.remember(&plugin).await;
-        Ok(plugin)
+        self.loaded
+            .get_or_load(hash, || async {
+                let bytes = store
+                    .plugin_bytes(org_id, hash)
+                    .await?
+                    .ok_or_else(|| RuntimeError::NotFound(format!("plugin `{hash}`")))?;
+                self.host
+                    .load(bytes)
+                    .await
+                    .map_err(|error| RuntimeError::PluginUnavailable {
+                        hash: hash.to_owned(),
+                        reason: error.to_string(),
+                    })
+            })
+            .await
     }
 
     fn tenant(&self, org_id: &str) -> Tenant {

@@ -153,7 +153,8 @@ enum Decision {
         step: Step,
         reason: Option<String>,
         events: Vec<NewEvent>,
-        session: TenantSession,
+        // Boxed: a session is a few hundred bytes, and `Ignore` carries none.
+        session: Box<TenantSession>,
     },
     Ignore {
         step: Step,
@@ -229,7 +230,7 @@ impl Runner {
                         effect,
                         reason,
                         events,
-                        session,
+                        session: *session,
                     };
                     return self.take(attempt, run, taken).await;
                 }
@@ -345,7 +346,7 @@ impl Runner {
                 step,
                 reason,
                 events,
-                session,
+                session: Box::new(session),
             },
         })
     }

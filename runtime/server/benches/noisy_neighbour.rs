@@ -101,6 +101,7 @@ fn main() {
             listen: "127.0.0.1:0".parse().unwrap(),
             database_url: database.url.clone(),
             cache_dir: Some(assent_tests::guest_target_dir().join("compiled")),
+            plugin_cache: assent_server::CacheBudget::default(),
             operator_token: Some("bench".into()),
             worker: WorkerConfig::default(),
             slack: None,

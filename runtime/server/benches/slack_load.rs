@@ -95,6 +95,7 @@ async fn run(database: TestDatabase, clients: usize, runs: usize) {
         listen: "127.0.0.1:0".parse().unwrap(),
         database_url: database.url.clone(),
         cache_dir: Some(assent_tests::guest_target_dir().join("compiled")),
+        plugin_cache: assent_server::CacheBudget::default(),
         operator_token: Some("bench".into()),
         worker: WorkerConfig::default(),
         slack: Some(SlackConfig {

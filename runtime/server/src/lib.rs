@@ -17,6 +17,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use assent_plugin_host::CacheBudget;
 use assent_plugin_host::{HostConfig, PluginHost};
 use assent_store::Store;
 
@@ -32,6 +33,8 @@ pub struct ServerConfig {
     pub database_url: String,
     /// Where compiled plugins are cached between restarts.
     pub cache_dir: Option<PathBuf>,
+    /// How much compiled plugin code is kept in memory and in `cache_dir`.
+    pub plugin_cache: CacheBudget,
     pub operator_token: Option<String>,
     pub worker: WorkerConfig,
     /// The Slack app; `None` serves the API alone.
@@ -70,6 +73,7 @@ impl Server {
         let store = Store::connect(&config.database_url).await?;
         let host = PluginHost::new(HostConfig {
             cache_dir: config.cache_dir.clone(),
+            cache: config.plugin_cache,
             ..HostConfig::default()
         })?;
         let mut runner = Runner::new(store.clone(), host);

@@ -19,6 +19,7 @@ pub fn server_config(database: &TestDatabase) -> ServerConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         database_url: database.url.clone(),
         cache_dir: Some(guest_target_dir().join("compiled")),
+        plugin_cache: assent_server::CacheBudget::default(),
         operator_token: Some(OPERATOR_TOKEN.into()),
         // Timers in these tests are a second or two; look often.
         worker: WorkerConfig {

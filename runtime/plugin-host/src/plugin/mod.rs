@@ -182,6 +182,24 @@ impl Plugin {
             .map(|session| session.with_handlers(Arc::clone(&self.described)))
     }
 
+    /// A part of the host's allowance for sessions waiting to be handed out, if any is left.
+    fn prepared_slot(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        Arc::clone(&self.described.compiled.host.shared.prepared_slots)
+            .try_acquire_owned()
+            .ok()
+    }
+
+    /// What keeping this plugin loaded costs in memory, roughly: its compiled code and data
+    /// (mapped from the artifact, or compiled in memory) and, at most the component's size
+    /// again, the images its memories start from. Sessions are not counted: they hold
+    /// instance slots, which the host bounds on its own.
+    pub fn footprint(&self) -> u64 {
+        let compiled = &self.described.compiled;
+        let image = compiled.component.image_range();
+        let image_bytes = (image.end as usize).saturating_sub(image.start as usize);
+        (image_bytes + compiled.size) as u64
+    }
+
     /// The compiled component, for callers that build their own linkage (benchmarks).
     #[doc(hidden)]
     pub fn component(&self) -> &Component {

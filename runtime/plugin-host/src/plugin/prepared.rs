@@ -8,7 +8,8 @@ use super::{Plugin, Session};
 // Sessions kept ready per Python plugin. Instantiating componentize-py's CPython takes
 // ~0.5 ms and its first call ~0.7 ms more; a session instantiated and warmed with
 // `describe` ahead of time answers its first real call in ~0.5 ms. Two cover a burst; each
-// holds one instance slot while it waits.
+// holds one instance slot while it waits, and all plugins' waiting sessions together hold at
+// most the host's `prepared_slots`.
 const PREPARED_SESSIONS: usize = 2;
 
 /// Sessions instantiated and warmed in the background. Each is handed to one caller only
@@ -50,13 +51,18 @@ impl Prepared {
         let prepared = Arc::clone(self);
         runtime.spawn(async move {
             while prepared.ready().len() < PREPARED_SESSIONS {
+                // Past the host's allowance for idle sessions, this plugin's calls
+                // instantiate on demand: waiting sessions must not take every slot.
+                let Some(allowance) = plugin.prepared_slot() else {
+                    break;
+                };
                 let Ok(mut session) = plugin.fresh_session().await else {
                     break;
                 };
                 if session.warm_up().await.is_err() {
                     break;
                 }
-                prepared.ready().push(session);
+                prepared.ready().push(session.waiting_on(allowance));
             }
             prepared.refilling.store(false, Ordering::Release);
         });

@@ -33,6 +33,9 @@ pub struct Session {
     share: Option<CpuShare>,
     /// For a prepared session handed out: make the next one when this one is done.
     refill_on_drop: Option<(Plugin, Arc<Prepared>)>,
+    /// For a prepared session still waiting to be handed out: its part of the host's
+    /// allowance for idle sessions.
+    waiting: Option<OwnedSemaphorePermit>,
     _slot: OwnedSemaphorePermit,
 }
 
@@ -112,6 +115,7 @@ impl Session {
             poisoned: false,
             share: None,
             refill_on_drop: None,
+            waiting: None,
             _slot: slot,
         })
     }
@@ -133,6 +137,13 @@ impl Session {
     pub(super) fn hand_out(mut self, plugin: &Plugin, prepared: &Arc<Prepared>) -> Session {
         self.plugin_name = Arc::clone(&plugin.name);
         self.refill_on_drop = Some((plugin.clone(), Arc::clone(prepared)));
+        self.waiting = None;
+        self
+    }
+
+    /// Marks a session made ahead of time as waiting, holding `allowance` until handed out.
+    pub(super) fn waiting_on(mut self, allowance: OwnedSemaphorePermit) -> Session {
+        self.waiting = Some(allowance);
         self
     }
 
