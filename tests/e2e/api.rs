@@ -953,6 +953,31 @@ async fn idempotency_keys_make_retries_safe() {
     }
 }
 
+/// A key is visible ASCII, as the error says: one with a space (a header value may carry
+/// one) is refused before anything runs, rather than kept.
+#[tokio::test]
+async fn an_idempotency_key_with_spaces_is_refused() {
+    let database = assent_tests::sqlite_database();
+    let server = start(&database).await;
+    let acme = tenant(&server, "acme").await;
+    acme.flow("prod", json!({}), false).await;
+    let body = json!({ "flow": "prod", "flow_inputs": { "reason": "x" } });
+    let (status, error, _) = acme
+        .member
+        .post_with_key("/events/request", "two words", body)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("visible ASCII"),
+        "{error}"
+    );
+    let (_, runs) = acme.admin.get("/runs").await;
+    assert_eq!(runs.as_array().unwrap().len(), 0, "nothing ran");
+}
+
 /// Every endpoint, called with another organisation's token on this one's things: 404, and
 /// nothing of this organisation in any listing.
 #[tokio::test]

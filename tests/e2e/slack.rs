@@ -641,6 +641,16 @@ async fn forged_stale_and_unsigned_requests_are_refused() {
     assert_eq!(status, 401);
     assert!(body.as_str().unwrap().contains("five minutes"), "{body}");
 
+    // Signed (so it reaches the age check) with a timestamp no clock shows: refused as
+    // stale, where the age's arithmetic used to overflow and take the request down.
+    let mut ancient = world.sender.clone();
+    ancient.skew = i64::MIN;
+    let (status, body) = ancient
+        .command("T0ACME", "U0ANN", "C0GENERAL", "req db")
+        .await;
+    assert_eq!(status, 401);
+    assert!(body.as_str().unwrap().contains("five minutes"), "{body}");
+
     let unsigned = reqwest::Client::new()
         .post(format!("http://{}/slack/interactions", world.server.addr))
         .body("payload={}")

@@ -13,6 +13,7 @@
 //! plus `cancelled` (an `on_request` hook ignored the request) and `errored` (a plugin failed).
 //!
 //! The phases, each in its own module, in the order the runtime uses them:
+//! - [`flow`]: check a flow definition before it is stored (name, plugins' roles, fields);
 //! - [`fields`]: check a request's inputs against the flow's prompt fields;
 //! - [`permissions`]: may this user request, approve, deny, revoke or view;
 //! - [`trigger`]: which step something that happened (a click, a timer) attempts from a state;
@@ -24,6 +25,7 @@
 //! trigger and hook outcome is tested here without I/O.
 
 pub mod fields;
+pub mod flow;
 pub mod notice;
 pub mod permissions;
 pub mod resolve;
@@ -32,6 +34,7 @@ pub mod transition;
 pub mod trigger;
 
 pub use fields::{FieldError, check_inputs, parse_duration};
+pub use flow::{FlowDefinition, FlowError};
 pub use notice::Notice;
 pub use permissions::{Forbidden, RequestPermissions};
 pub use resolve::{BadRedirect, HookDecision, Origin, Resolution, Resolver};

@@ -45,9 +45,10 @@ use assent_store::{Store, new_id};
 use tokio::sync::Notify;
 
 pub use admin::{Admission, SlackProfile};
+pub use assent_engine::{FlowDefinition, FlowError};
 pub use context::system_user;
 pub use error::RuntimeError;
-pub use flows::{FlowDefinition, FlowError, InstalledPlugin};
+pub use flows::InstalledPlugin;
 pub use notify::{Delivery, Notifier};
 pub use plugins::{Plugins, TenantSession};
 pub use reads::Reads;

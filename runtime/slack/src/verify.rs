@@ -57,6 +57,11 @@ impl Verifier {
             SlackEventSignatureVerifier::SLACK_SIGNED_TIMESTAMP,
         ))?;
         let body = std::str::from_utf8(body).map_err(|_| VerifyError::NotText)?;
+        // Checked here first: slack-morphism subtracts the timestamp from the clock
+        // unchecked, which overflows for a timestamp near `i64::MIN`.
+        if !is_recent(timestamp) {
+            return Err(VerifyError::Stale(timestamp.to_owned()));
+        }
         match self.inner.verify(signature, body, timestamp) {
             Ok(()) => Ok(body),
             Err(SlackEventSignatureVerifierError::IncorrectOrExpiredTimestampError(_)) => {
@@ -66,4 +71,19 @@ impl Verifier {
             Err(_) => Err(VerifyError::BadSignature),
         }
     }
+}
+
+/// Whether `timestamp` (Unix seconds) is within five minutes of now, either way.
+fn is_recent(timestamp: &str) -> bool {
+    let Ok(sent) = timestamp.parse::<i64>() else {
+        return false;
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX)
+        });
+    now.checked_sub(sent)
+        .and_then(i64::checked_abs)
+        .is_some_and(|age| age <= SlackEventSignatureVerifier::MAX_TIMESTAMP_AGE_SECONDS)
 }

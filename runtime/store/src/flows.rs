@@ -2,42 +2,13 @@
 
 use std::collections::BTreeMap;
 
-use assent_types::{PromptField, Target};
-use serde::{Deserialize, Serialize};
+use assent_types::{FlowParams, PromptField};
+use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::error::unique;
 use crate::{Store, StoreError, new_id, now_millis};
-
-/// How a flow grants and takes back access.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FlowParams {
-    /// Take access away by itself when the requested `duration` ends.
-    #[serde(default = "yes")]
-    pub schedule_deescalation: bool,
-    /// Let the requester or an approver end granted access early.
-    #[serde(default = "yes")]
-    pub allow_revoke: bool,
-    /// What a `target` prompt field can name, with the settings its strategy reads.
-    #[serde(default)]
-    pub targets: Vec<Target>,
-}
-
-fn yes() -> bool {
-    true
-}
-
-impl Default for FlowParams {
-    fn default() -> Self {
-        FlowParams {
-            schedule_deescalation: true,
-            allow_revoke: true,
-            targets: Vec::new(),
-        }
-    }
-}
 
 /// A flow version to store.
 #[derive(Debug, Clone)]

@@ -26,11 +26,12 @@ mod runs;
 mod slack;
 mod users;
 
+pub use assent_types::FlowParams;
 pub use audit::{AuditEvent, AuditPage, EventKind, NewEvent};
 pub use batch::{RunWrite, StepCommit, StepWrite};
 pub use db::{Backend, Store, Tx, new_id, now_millis};
 pub use error::StoreError;
-pub use flows::{FlowParams, FlowRecord, NewFlow};
+pub use flows::{FlowRecord, NewFlow};
 pub use idempotency::{Idempotency, StoredResponse};
 pub use jobs::{Job, NewJob, Task};
 pub use orgs::{Organization, Provisioned};

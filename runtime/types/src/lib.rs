@@ -5,14 +5,18 @@
 //! and the API and CLI read and write them as JSON.
 
 mod event;
+mod flow_params;
 mod handler;
+pub mod idempotency;
 mod outcome;
 
 pub use event::{
     Channel, ChannelType, Event, FieldType, FieldValue, Flow, Identity, Payload, PromptField, Role,
     Run, Step, Target, User,
 };
+pub use flow_params::FlowParams;
 pub use handler::{Handler, HandlerKind, UnknownHandler};
+pub use idempotency::{BadIdempotencyKey, IdempotencyKey};
 pub use outcome::{
     Approvers, Destination, HookOutcome, Notification, Permission, PermissionLevel, PluginError,
     RequestPermission,

@@ -4,18 +4,15 @@
 
 use std::future::Future;
 
+use assent_types::idempotency::{IdempotencyKey, fingerprint};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use super::{ApiError, AppState, Tenant};
 use assent_store::{Idempotency, StoredResponse};
 
 const HEADER: &str = "idempotency-key";
-// Keys are a client's UUID or request id; 255 fits any of them (Stripe's limit too) and
-// keeps the stored key a small index entry.
-const MAX_KEY_LENGTH: usize = 255;
 
 fn json_response(status: StatusCode, body: String) -> Response {
     (
@@ -31,28 +28,22 @@ fn json_response(status: StatusCode, body: String) -> Response {
 
 /// The request's `Idempotency-Key`, if it sent one.
 #[allow(clippy::result_large_err)] // The refusal is the handler's whole response.
-fn key_of(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+fn key_of(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, ApiError> {
     let Some(key) = headers.get(HEADER) else {
         return Ok(None);
     };
-    match key.to_str() {
-        Ok(key) if !key.is_empty() && key.len() <= MAX_KEY_LENGTH => Ok(Some(key.to_owned())),
-        _ => Err(ApiError::bad_request(format!(
-            "`Idempotency-Key` must be 1 to {MAX_KEY_LENGTH} visible ASCII characters"
-        ))),
-    }
+    IdempotencyKey::parse(key.as_bytes())
+        .map(Some)
+        .map_err(|error| ApiError::bad_request(error.to_string()))
 }
 
-/// What identifies a request besides its key: the route and the body.
-fn fingerprint(what: &str, body: &impl Serialize) -> String {
-    let mut digest = Sha256::new();
-    digest.update(what.as_bytes());
-    digest.update(serde_json::to_vec(body).unwrap_or_default());
-    hex::encode(digest.finalize())
+/// The route and the body as sent, as a fingerprint.
+fn request_fingerprint(what: &str, body: &impl Serialize) -> String {
+    fingerprint(what, &serde_json::to_vec(body).unwrap_or_default())
 }
 
 /// The answer a key already has, or why the request may not go ahead; `None` to proceed.
-fn earlier_answer(begun: Idempotency, key: &str) -> Option<Response> {
+fn earlier_answer(begun: Idempotency, key: &IdempotencyKey) -> Option<Response> {
     match begun {
         Idempotency::Proceed => None,
         Idempotency::Replay(stored) => {
@@ -112,7 +103,12 @@ where
     let org_id = tenant.org_id();
     let caller = &tenant.0.user;
     match runner
-        .begin_idempotent(org_id, caller, &key, &fingerprint(what, body))
+        .begin_idempotent(
+            org_id,
+            caller,
+            key.as_str(),
+            &request_fingerprint(what, body),
+        )
         .await
     {
         Ok(begun) => {
@@ -126,7 +122,9 @@ where
         Ok(done) => done,
         Err(error) if error.status.is_server_error() => {
             // Not the caller's fault, so a retry must really run again.
-            let _ = runner.abandon_idempotent(org_id, caller, &key).await;
+            let _ = runner
+                .abandon_idempotent(org_id, caller, key.as_str())
+                .await;
             return error.into_response();
         }
         Err(error) => {
@@ -143,7 +141,7 @@ where
         body,
     };
     if let Err(error) = runner
-        .finish_idempotent(org_id, caller, &key, &stored)
+        .finish_idempotent(org_id, caller, key.as_str(), &stored)
         .await
     {
         tracing::warn!(%error, "could not keep the response for an idempotency key");
