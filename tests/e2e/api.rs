@@ -814,6 +814,36 @@ async fn a_half_sent_request_is_cut_off() {
     assert!(answer.contains("too slowly"), "{answer}");
 }
 
+/// At most 768 connections are served at once; the next waits in the kernel's backlog until
+/// one closes, so idle clients cannot use up the server's file descriptors. (The test holds
+/// some 1,600 descriptors: the client's and the server's end of each connection.)
+#[tokio::test]
+async fn connections_beyond_the_limit_wait_their_turn() {
+    const LIMIT: usize = 768;
+    let database = assent_tests::sqlite_database();
+    let server = start(&database).await;
+    let mut idle = Vec::with_capacity(LIMIT);
+    for _ in 0..LIMIT {
+        idle.push(tokio::net::TcpStream::connect(server.addr).await.unwrap());
+    }
+    let health = format!("http://{}/health", server.addr);
+    let waiting = tokio::spawn(async move { reqwest::get(health).await });
+    // Well inside the 10 s the idle connections have to send a request head.
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert!(
+        !waiting.is_finished(),
+        "connection {} was served while {LIMIT} were open",
+        LIMIT + 1
+    );
+    drop(idle);
+    let answered = tokio::time::timeout(std::time::Duration::from_secs(5), waiting)
+        .await
+        .expect("served once the others closed")
+        .unwrap()
+        .unwrap();
+    assert_eq!(answered.status(), StatusCode::OK);
+}
+
 /// Names are not identities: two people whose emails share a local part do not share a
 /// username, and a username someone else has cannot be given to another.
 #[tokio::test]

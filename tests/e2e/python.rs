@@ -465,3 +465,31 @@ async fn sessions_made_ahead_leave_slots_for_calls() {
         held.push(session);
     }
 }
+
+/// Sym's repositories name their files `01_my_flow.py`: a file name that is no Python
+/// identifier (a leading digit, a dash) builds like any other, and the plugin works.
+#[tokio::test]
+async fn a_file_named_as_sym_names_them_builds() {
+    let dir = tempfile::tempdir().unwrap();
+    let toolchain = assent_plugin_build::PythonToolchain::from_workspace();
+    let source = assent_tests::workspace_root().join("tests/python-plugins/counter/impl.py");
+    let file = dir.path().join("01_my-flow.py");
+    std::fs::copy(&source, &file).unwrap();
+    let out = dir.path().join("out.wasm");
+    let handlers = assent_plugin_build::build_python(&file, &out, &toolchain)
+        .unwrap_or_else(|error| panic!("01_my-flow.py did not build: {error}"));
+    assert!(
+        handlers.iter().any(|handler| handler == "get_identity"),
+        "{handlers:?}"
+    );
+
+    let host =
+        assent_plugin_host::PluginHost::new(assent_plugin_host::HostConfig::default()).unwrap();
+    let plugin = host.load(std::fs::read(&out).unwrap()).await.unwrap();
+    let mut session = plugin.session().await.unwrap();
+    let identity = session
+        .get_identity(&assent_types::Event::default())
+        .await
+        .unwrap();
+    assert_eq!(identity.as_deref(), Some("call 1"));
+}

@@ -93,11 +93,15 @@ pub fn build_python(
         path: "a temporary directory".to_owned(),
         reason: error.to_string(),
     })?;
-    // The app module's name must differ from the world's (`plugin`) and the author's file.
-    let app = format!("assent_app_{stem}");
+    // The app module's name must differ from the world's (`plugin`) and the author's file,
+    // and be an identifier whatever the file is called.
+    let app = format!("assent_app_{}", identifier(&stem));
     let app_file = app_dir.path().join(format!("{app}.py"));
+    // By `import_module`, not `import`: Sym's files are named `01_my_flow.py`, which an
+    // import statement cannot name. The name is written as a Python string literal.
+    let module = serde_json::to_string(&stem).unwrap_or_default();
     let source = format!(
-        "import {stem} as _author\nimport assent_guest\nassent_guest.register(_author)\nfrom assent_guest.exports import Meta, Flow, Strategy\n"
+        "import importlib\n_author = importlib.import_module({module})\nimport assent_guest\nassent_guest.register(_author)\nfrom assent_guest.exports import Meta, Flow, Strategy\n"
     );
     std::fs::write(&app_file, source).map_err(|error| PythonBuildError::Write {
         path: app_file.display().to_string(),
@@ -126,6 +130,13 @@ pub fn build_python(
         return Err(PythonBuildError::Componentize(summarise(&stderr, &stem)));
     }
     Ok(handlers)
+}
+
+/// `name` with every character a Python identifier cannot hold replaced by `_`.
+fn identifier(name: &str) -> String {
+    name.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
 }
 
 /// Runs the checker; its output is the handler list, or the problems.
