@@ -1334,3 +1334,64 @@ async fn plugins_dropped_from_memory_load_again_when_used() {
     let (loaded, _) = server.runner.loaded_plugins();
     assert_eq!(loaded, 1, "one plugin's room, one plugin kept");
 }
+
+/// `allowed_sources` (Sym's flow param): unset, a flow is requested from anywhere; listed,
+/// only from those sources; empty, from none. A refused source is told which are allowed.
+#[tokio::test]
+async fn a_flow_is_requested_only_from_its_allowed_sources() {
+    let database = assent_tests::sqlite_database();
+    let server = start(&database).await;
+    let acme = tenant(&server, "acme").await;
+    acme.flow("anywhere", json!({}), false).await;
+    acme.flow_with(
+        "api-only",
+        json!({}),
+        false,
+        json!({ "allowed_sources": ["api"] }),
+    )
+    .await;
+    acme.flow_with(
+        "slack-only",
+        json!({}),
+        false,
+        json!({ "allowed_sources": ["slack"] }),
+    )
+    .await;
+    acme.flow_with(
+        "nowhere",
+        json!({}),
+        false,
+        json!({ "allowed_sources": [] }),
+    )
+    .await;
+
+    acme.request("anywhere", json!({ "reason": "x" })).await;
+    acme.request("api-only", json!({ "reason": "x" })).await;
+    for (flow, allowed) in [("slack-only", "`slack`"), ("nowhere", "none")] {
+        let (status, error) = acme
+            .member
+            .post(
+                "/events/request",
+                json!({ "flow": flow, "flow_inputs": { "reason": "x" } }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{flow}: {error}");
+        assert_eq!(error["error"]["code"], "source_not_allowed", "{error}");
+        let message = error["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("`api`") && message.contains(allowed),
+            "{message}"
+        );
+    }
+
+    let (status, error) = acme
+        .admin
+        .put(
+            "/flows/typo",
+            json!({ "plugin": acme.echo, "params": { "allowed_sources": ["email"] } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
+    let (_, flow) = acme.admin.get("/flows/api-only").await;
+    assert_eq!(flow["params"]["allowed_sources"], json!(["api"]), "{flow}");
+}

@@ -1342,6 +1342,16 @@ async fn people_are_offered_only_the_flows_their_prompt_hook_allows() {
     for (name, vars) in flows {
         world.tenant.flow(name, vars, false).await;
     }
+    // Requested through the API only (`allowed_sources`): never offered in Slack.
+    world
+        .tenant
+        .flow_with(
+            "api-only",
+            json!({ "channels": "#access" }),
+            false,
+            json!({ "allowed_sources": ["api"] }),
+        )
+        .await;
     let offered_to = |user: &'static str| {
         let world = &world;
         async move {
@@ -1384,6 +1394,10 @@ async fn people_are_offered_only_the_flows_their_prompt_hook_allows() {
     assert_eq!(
         reply_to("req payroll").await,
         "Payroll access is requested from HR."
+    );
+    assert_eq!(
+        reply_to("req api-only").await,
+        "flow `api-only` cannot be requested from `slack`; its `allowed_sources` param allows `api`"
     );
     let broken = reply_to("req broken").await;
     assert!(

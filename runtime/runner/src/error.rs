@@ -29,6 +29,16 @@ pub enum RuntimeError {
     #[error("flow `{0}` does not allow revoking access (its `allow_revoke` param is false)")]
     RevokeNotAllowed(String),
     #[error(
+        "flow `{flow}` cannot be requested from `{from}`; its `allowed_sources` param allows {}",
+        sources(allowed)
+    )]
+    SourceNotAllowed {
+        flow: String,
+        /// Where the request came from (not `source`: that names an error's cause).
+        from: assent_types::ChannelType,
+        allowed: Vec<assent_types::ChannelType>,
+    },
+    #[error(
         "plugin `{hash}` is stored but cannot be loaded: {reason}; upload it again, rebuilt with the current SDK"
     )]
     PluginUnavailable { hash: String, reason: String },
@@ -52,6 +62,17 @@ pub enum RuntimeError {
     TenantBusy { retry_after: std::time::Duration },
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+fn sources(allowed: &[assent_types::ChannelType]) -> String {
+    if allowed.is_empty() {
+        return "none".to_owned();
+    }
+    allowed
+        .iter()
+        .map(|source| format!("`{source}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn list(errors: &[FieldError]) -> String {

@@ -7,8 +7,8 @@ use assent_engine::{FieldError, FlowPlan, RunStatus, Trigger, check_inputs, perm
 use assent_plugin_host::CallError;
 use assent_store::{FlowRecord, RunBody, RunRecord, new_id, now_millis};
 use assent_types::{
-    Channel, Destination, Event, FieldValue, Handler, HookOutcome, Notification, Payload,
-    RequestPermission, Run, Step, User,
+    Channel, ChannelType, Destination, Event, FieldValue, Handler, HookOutcome, Notification,
+    Payload, RequestPermission, Run, Step, User,
 };
 use serde_json::Value;
 
@@ -56,6 +56,14 @@ impl Runner {
             .await?
             .ok_or_else(|| RuntimeError::NotFound(format!("flow `{}`", request.flow)))?;
         permissions::may_request(&request.requester)?;
+        let source = request.source.channel_type;
+        if !flow.params.allows_source(source) {
+            return Err(RuntimeError::SourceNotAllowed {
+                flow: flow.name,
+                from: source,
+                allowed: flow.params.allowed_sources.unwrap_or_default(),
+            });
+        }
         let mut fields =
             check_inputs(&flow.fields, &request.inputs).map_err(RuntimeError::InvalidInputs)?;
         self.complete_fields(org_id, &flow, &mut fields).await?;
@@ -93,13 +101,24 @@ impl Runner {
     /// picker lists only offered flows). A flow without the hook is offered to everyone who
     /// may request at all. `on_prompt` decides what a person is shown, not what they may
     /// ask for: a request that arrives anyway still meets `on_request` and the permissions.
+    ///
+    /// A flow whose `allowed_sources` leaves out `source` is withheld, saying so.
     pub async fn prompt(
         &self,
         org_id: &str,
         flow: &FlowRecord,
         user: &User,
+        source: ChannelType,
     ) -> Result<PromptAnswer, RuntimeError> {
         permissions::may_request(user)?;
+        if !flow.params.allows_source(source) {
+            let refusal = RuntimeError::SourceNotAllowed {
+                flow: flow.name.clone(),
+                from: source,
+                allowed: flow.params.allowed_sources.clone().unwrap_or_default(),
+            };
+            return Ok(PromptAnswer::Withhold(Some(refusal.to_string())));
+        }
         let _admitted = self.plugins.admit(org_id)?;
         // Only the flow's own plugin: the strategy has no say in what is offered.
         let plugin = self.flow_plugin(org_id, flow).await?;

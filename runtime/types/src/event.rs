@@ -142,6 +142,15 @@ pub enum ChannelType {
     Api,
 }
 
+impl std::fmt::Display for ChannelType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ChannelType::Slack => "slack",
+            ChannelType::Api => "api",
+        })
+    }
+}
+
 /// Where a run was started from.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]

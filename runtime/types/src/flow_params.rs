@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::Target;
+use crate::{ChannelType, Target};
 
 /// How a flow grants and takes back access.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -17,6 +17,19 @@ pub struct FlowParams {
     /// What a `target` prompt field can name, with the settings its strategy reads.
     #[serde(default)]
     pub targets: Vec<Target>,
+    /// Where the flow may be requested from (Sym's `allowed_sources`): `None` is anywhere,
+    /// an empty list nowhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_sources: Option<Vec<ChannelType>>,
+}
+
+impl FlowParams {
+    /// Whether a request from `source` may start a run of the flow.
+    pub fn allows_source(&self, source: ChannelType) -> bool {
+        self.allowed_sources
+            .as_ref()
+            .is_none_or(|allowed| allowed.contains(&source))
+    }
 }
 
 fn yes() -> bool {
@@ -29,6 +42,7 @@ impl Default for FlowParams {
             schedule_deescalation: true,
             allow_revoke: true,
             targets: Vec::new(),
+            allowed_sources: None,
         }
     }
 }

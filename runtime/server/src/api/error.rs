@@ -134,6 +134,9 @@ impl From<RuntimeError> for ApiError {
             RuntimeError::Forbidden(_) | RuntimeError::RevokeNotAllowed(_) => {
                 ApiError::forbidden(message)
             }
+            RuntimeError::SourceNotAllowed { .. } => {
+                ApiError::new(StatusCode::FORBIDDEN, "source_not_allowed", message)
+            }
             RuntimeError::Rejected(_) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
             RuntimeError::InvalidInputs(errors) => ApiError {
                 details: Some(Value::Array(

@@ -8,7 +8,7 @@ use assent_slack::message::ErrorReport;
 use assent_slack::modal::{self, FlowChoice, ModalContext};
 use assent_slack::slack_morphism::prelude::SlackView;
 use assent_store::{FlowRecord, SlackWorkspace};
-use assent_types::{Step, User};
+use assent_types::{ChannelType, Step, User};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -201,7 +201,10 @@ async fn prompt(
     flow: &FlowRecord,
     user: &User,
 ) -> Result<PromptAnswer, RuntimeError> {
-    let answer = state.runner.prompt(&workspace.org_id, flow, user).await;
+    let answer = state
+        .runner
+        .prompt(&workspace.org_id, flow, user, ChannelType::Slack)
+        .await;
     if let Err(RuntimeError::Plugin(error)) = &answer {
         let report = ErrorReport {
             flow: flow.name.clone(),
