@@ -20,7 +20,8 @@ fuzz_target!(|data: &[u8]| {
             .get("fields")
             .and_then(|fields| serde_json::from_value::<Vec<PromptField>>(fields.clone()).ok()),
         document.get("inputs"),
-    ) {
+    ) && unique_names(&fields)
+    {
         check(&fields, inputs);
     }
 
@@ -40,6 +41,13 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(third.as_ref(), Some(&again));
     }
 });
+
+/// A flow's fields are named once each: `PUT /flows` refuses anything else.
+fn unique_names(fields: &[PromptField]) -> bool {
+    let names: std::collections::HashSet<&str> =
+        fields.iter().map(|field| field.name.as_str()).collect();
+    names.len() == fields.len()
+}
 
 fn check(fields: &[PromptField], inputs: &Map<String, Value>) {
     match check_inputs(fields, inputs) {

@@ -129,7 +129,7 @@ impl Default for CacheBudget {
     fn default() -> Self {
         CacheBudget {
             // 1 GiB: a Rust plugin's footprint is ~0.6 MiB and a Python plugin's ~52 MiB
-            // (measured on the test plugins), so this keeps ~1,700 Rust or ~19 Python
+            // (measured on the test plugins), so this keeps ~1,800 Rust or ~19 Python
             // plugins loaded; the rest load from disk in ~0.6 ms (Rust) or ~19 ms (Python)
             // when next used.
             memory_bytes: 1 << 30,
