@@ -11,7 +11,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use assent_plugin_host::contract::v0_1_0::{self, wit};
-use assent_plugin_host::loaded::Lru;
+use assent_plugin_host::lru::Lru;
 use assent_plugin_host::{HostConfig, LoadedPlugins, Plugin, PluginHost};
 use assent_tests::plugin_bytes;
 use assent_types::{Event, FieldValue, Role, Step, User};

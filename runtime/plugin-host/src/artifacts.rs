@@ -6,7 +6,6 @@
 //! servers may share the directory: each keeps its own index and evicts what it knows of;
 //! an artifact another server removed is simply compiled again.
 
-use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -16,6 +15,7 @@ use wasmtime::Engine;
 use wasmtime::component::Component;
 
 use crate::error::{HostError, LoadError};
+use crate::lru::Lru;
 
 const EXTENSION: &str = "cwasm";
 
@@ -29,25 +29,22 @@ pub(crate) struct Artifacts {
     /// The engine's compatibility hash, in every file name: an artifact is only ever read
     /// back by an engine that can run it, and another version's files age out unread.
     engine_key: String,
-    budget: u64,
     index: Mutex<Index>,
 }
 
-/// What this process knows is on disk.
-///
-/// Invariant: `total` is the sum of `files`' sizes, and after every `store` it is at most
-/// the budget (files are removed, oldest first, before `store` returns).
-#[derive(Default)]
+/// What this process knows is on disk: file names weighed by their size, within the budget
+/// after every `store` and at start (files are removed, oldest first, before either returns).
 struct Index {
-    files: HashMap<String, Entry>,
-    total: u64,
+    files: Lru<()>,
     /// Orders uses; larger is more recent.
     clock: u64,
 }
 
-struct Entry {
-    bytes: u64,
-    last_used: u64,
+impl Index {
+    fn tick(&mut self) -> u64 {
+        self.clock += 1;
+        self.clock
+    }
 }
 
 impl Artifacts {
@@ -72,22 +69,25 @@ impl Artifacts {
                 remove(&entry.path());
             }
         }
-        // Oldest first, so the clock orders them as their modification times do.
+        // Oldest first, so the clock orders them as their modification times do, and a
+        // directory over budget loses its oldest files.
         found.sort();
-        let mut index = Index::default();
-        for (_, name, bytes) in found {
-            index.clock += 1;
-            index.total += bytes;
-            let last_used = index.clock;
-            index.files.insert(name, Entry { bytes, last_used });
-        }
         let artifacts = Artifacts {
             dir: dir.to_owned(),
             engine_key: engine_key(engine),
-            budget,
-            index: Mutex::new(index),
+            index: Mutex::new(Index {
+                files: Lru::new(budget),
+                clock: 0,
+            }),
         };
-        artifacts.evict_beyond_budget(&mut artifacts.index(), None);
+        {
+            let mut index = artifacts.index();
+            for (_, name, bytes) in found {
+                let now = index.tick();
+                let evicted = index.files.insert(&name, (), bytes, now);
+                artifacts.remove_evicted(evicted);
+            }
+        }
         Ok(artifacts)
     }
 
@@ -130,22 +130,12 @@ impl Artifacts {
     fn used(&self, name: &str, path: &Path) {
         {
             let mut index = self.index();
-            index.clock += 1;
-            let now = index.clock;
-            match index.files.get_mut(name) {
-                Some(entry) => entry.last_used = now,
+            let now = index.tick();
+            if index.files.get(name, now).is_none() {
                 // Written by another server sharing the directory: ours to evict from now on.
-                None => {
-                    let bytes = fs::metadata(path).map_or(0, |metadata| metadata.len());
-                    index.total += bytes;
-                    index.files.insert(
-                        name.to_owned(),
-                        Entry {
-                            bytes,
-                            last_used: now,
-                        },
-                    );
-                }
+                let bytes = fs::metadata(path).map_or(0, |metadata| metadata.len());
+                let evicted = index.files.insert(name, (), bytes, now);
+                self.remove_evicted(evicted);
             }
         }
         let touched = fs::File::options()
@@ -171,11 +161,12 @@ impl Artifacts {
             .serialize()
             .map_err(|error| cache_error(format!("{error:#}")))?;
         let bytes = artifact.len() as u64;
-        if bytes > self.budget {
+        let budget = self.index().files.budget();
+        if bytes > budget {
             tracing::warn!(
                 hash,
                 bytes,
-                budget = self.budget,
+                budget,
                 "compiled plugin is larger than the whole disk cache; not keeping it"
             );
             return Ok(());
@@ -192,48 +183,25 @@ impl Artifacts {
             .map_err(|error| cache_error(error.error.to_string()))?;
 
         let mut index = self.index();
-        index.clock += 1;
-        let last_used = index.clock;
-        if let Some(replaced) = index.files.insert(name.clone(), Entry { bytes, last_used }) {
-            index.total -= replaced.bytes;
-        }
-        index.total += bytes;
-        self.evict_beyond_budget(&mut index, Some(&name));
+        let now = index.tick();
+        let evicted = index.files.insert(&name, (), bytes, now);
+        self.remove_evicted(evicted);
         Ok(())
     }
 
     /// Removes the artifact of plugin `hash`, if there is one (the plugin was refused).
     pub(crate) fn forget(&self, hash: &str) {
         let name = self.file_name(hash);
-        {
-            let mut index = self.index();
-            if let Some(entry) = index.files.remove(&name) {
-                index.total -= entry.bytes;
-            }
-        }
+        self.index().files.remove(&name);
         remove(&self.dir.join(name));
     }
 
-    /// Removes least recently used artifacts (never `keep`) until the index is within budget.
-    ///
-    /// Each removal scans the index for its oldest entry. Eviction only follows a compile
-    /// (tens of milliseconds at least), and a scan of 10,000 entries takes tens of
-    /// microseconds, so an ordered structure would buy nothing measurable.
-    fn evict_beyond_budget(&self, index: &mut Index, keep: Option<&str>) {
-        while index.total > self.budget {
-            let oldest = index
-                .files
-                .iter()
-                .filter(|(name, _)| Some(name.as_str()) != keep)
-                .min_by_key(|(_, entry)| entry.last_used)
-                .map(|(name, _)| name.clone());
-            let Some(oldest) = oldest else { break };
-            if let Some(entry) = index.files.remove(&oldest) {
-                index.total -= entry.bytes;
-            }
-            remove(&self.dir.join(&oldest));
+    /// Removes the files the index let go to stay within budget.
+    fn remove_evicted(&self, evicted: Vec<(String, ())>) {
+        for (name, ()) in evicted {
+            remove(&self.dir.join(&name));
             tracing::debug!(
-                artifact = oldest,
+                artifact = name,
                 "evicted a compiled plugin from the disk cache"
             );
         }
@@ -241,7 +209,7 @@ impl Artifacts {
 
     /// Bytes of artifacts this process knows are on disk.
     pub(crate) fn bytes(&self) -> u64 {
-        self.index().total
+        self.index().files.weight()
     }
 }
 

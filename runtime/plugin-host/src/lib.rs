@@ -14,7 +14,7 @@
 //!
 //! Around them: `host` holds the engine, the linker and the instance slots; `artifacts` keeps
 //! compiled plugins on disk and [`LoadedPlugins`] keeps loaded ones in memory, each within a
-//! byte budget ([`CacheBudget`]), least recently used first out; `exports` resolves
+//! byte budget ([`CacheBudget`]) in an `lru`, least recently used first out; `exports` resolves
 //! and type-checks a plugin's exports once; `state` is what each instance's store holds (sealed
 //! WASI, memory limiter, log); `meter` charges a call the CPU time of its own polls, which its
 //! deadline counts; `share` makes calls holding one [`CpuShare`] take turns; `classify` turns wasmtime's errors into a [`CallFailure`]; `caps`
@@ -34,8 +34,9 @@ mod error;
 mod exports;
 mod host;
 pub mod load;
+mod loaded;
 #[doc(hidden)]
-pub mod loaded;
+pub mod lru;
 mod meter;
 mod output;
 pub mod plugin;
