@@ -43,7 +43,7 @@ async fn request_approve_escalate_and_deescalate_when_the_duration_ends() {
         // Escalation runs straight after the approval commits.
         let run = &approved["run"];
         assert_eq!(run["status"], "escalated", "{run:#}");
-        assert_eq!(run["outputs"]["escalate"]["to"], "ann");
+        assert_eq!(run["outputs"]["escalate"]["to"], "ann@acme.test");
         assert_eq!(run["actors"]["approve"]["email"], "admin@acme.test");
         assert!(run["access_until"].is_string());
         assert_eq!(run["timers"][0]["trigger"]["trigger"], "deescalate");
@@ -844,24 +844,64 @@ async fn connections_beyond_the_limit_wait_their_turn() {
     assert_eq!(answered.status(), StatusCode::OK);
 }
 
-/// Names are not identities: two people whose emails share a local part do not share a
-/// username, and a username someone else has cannot be given to another.
+/// A person's username is their email, as in Sym, so flows comparing `username` with lists
+/// of emails match and two people whose emails share a local part never share a name. Only
+/// a bot is given a name of its own (without `@`), and no two users share one.
 #[tokio::test]
-async fn no_two_people_share_a_username() {
+async fn usernames_are_emails_and_bots_have_names() {
     for database in test_databases().await {
         let server = start(&database).await;
         let acme = tenant(&server, "acme").await;
         let (_, first) = acme.admin.put("/users/x@demo.test", json!({})).await;
         let (status, second) = acme.admin.put("/users/x@partner.test", json!({})).await;
         assert_eq!(status, StatusCode::OK, "{second}");
-        assert_eq!(first["username"], "x");
-        assert_ne!(second["username"], first["username"], "{}", database.kind);
+        assert_eq!(first["username"], "x@demo.test", "{}", database.kind);
         assert_eq!(second["username"], "x@partner.test");
+
+        let (status, bot) = acme
+            .admin
+            .put("/users/deploy-bot@bots.test", json!({ "username": "x" }))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{bot}");
+        assert_eq!(bot["username"], "x");
+        let (status, error) = acme
+            .admin
+            .put("/users/y@demo.test", json!({ "username": "x" }))
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{error}");
+        let message = error["error"]["message"].as_str().unwrap();
+        assert!(message.contains("`x`"), "{message}");
         let (status, error) = acme
             .admin
             .put("/users/x@partner.test", json!({ "username": "x" }))
             .await;
         assert_eq!(status, StatusCode::CONFLICT, "{error}");
+
+        let (status, error) = acme
+            .admin
+            .put(
+                "/users/x@demo.test",
+                json!({ "username": "x@partner.test" }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
+        assert_eq!(error["error"]["code"], "invalid_request", "{error}");
+        let message = error["error"]["message"].as_str().unwrap();
+        assert!(message.contains("`x@demo.test`"), "{message}");
+        assert!(message.contains("leave `username` out"), "{message}");
+        let (_, users) = acme.admin.get("/users").await;
+        let usernames: Vec<&str> = users
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|user| user["email"].as_str().unwrap().starts_with("x@"))
+            .map(|user| user["username"].as_str().unwrap())
+            .collect();
+        assert_eq!(usernames.len(), 2, "{users}");
+        assert!(
+            usernames.iter().all(|name| name.starts_with("x@")),
+            "{users}"
+        );
     }
 }
 

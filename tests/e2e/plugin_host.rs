@@ -389,7 +389,7 @@ async fn the_first_flow_routes_and_guards_approval() {
     let approval = load(&host, "approval-only").await;
     let vars = [
         ("request_channel", "#sym-requests"),
-        ("approvers", "grace, alan"),
+        ("approvers", "grace@example.com, alan@example.com"),
     ];
     let mut session = approval.session().await.unwrap();
 

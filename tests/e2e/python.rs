@@ -48,7 +48,7 @@ async fn approval_only_routes_to_the_channel_and_keeps_to_the_safelist() {
         &acme.admin,
         "approval",
         json!({ "plugin": plugin, "fields": reason_field(),
-                "vars": { "request_channel": "#access-requests", "approvers": "bob" } }),
+                "vars": { "request_channel": "#access-requests", "approvers": "bob@acme.test" } }),
     )
     .await;
 
@@ -103,7 +103,7 @@ async fn on_request_auto_approves_the_listed_users() {
     flow(
         &acme.admin,
         "auto",
-        json!({ "plugin": plugin, "fields": reason_field(), "vars": { "auto_approve": "ann" } }),
+        json!({ "plugin": plugin, "fields": reason_field(), "vars": { "auto_approve": "ann@acme.test" } }),
     )
     .await;
     let body = request(

@@ -38,11 +38,13 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-fn approval_event(username: &str) -> String {
+/// The example approval event, by the person with `email` (whose username it also is).
+fn approval_event(email: &str) -> String {
     let event =
         std::fs::read_to_string(workspace_root().join("examples/events/approve.json")).unwrap();
     let mut event: Value = serde_json::from_str(&event).unwrap();
-    event["user"]["username"] = json!(username);
+    event["user"]["email"] = json!(email);
+    event["user"]["username"] = json!(email);
     event.to_string()
 }
 
@@ -112,7 +114,7 @@ fn call_runs_a_handler_and_prints_json() {
 
     let output = assent(
         &["plugin", "call", file, "on_approve", "--event", "-"],
-        Some(&approval_event("grace")),
+        Some(&approval_event("grace@example.com")),
     );
     assert!(output.status.success(), "{}", text(&output.stderr));
     let result: Value = serde_json::from_slice(&output.stdout).unwrap();
@@ -120,7 +122,7 @@ fn call_runs_a_handler_and_prints_json() {
 
     let output = assent(
         &["plugin", "call", file, "on_approve", "--event", "-"],
-        Some(&approval_event("mallory")),
+        Some(&approval_event("mallory@example.com")),
     );
     let result: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(
@@ -153,7 +155,7 @@ fn call_runs_a_handler_and_prints_json() {
 #[test]
 fn call_shows_plugin_logs_on_stderr() {
     let file = plugin_path("custom-strategy");
-    let mut event: Value = serde_json::from_str(&approval_event("ada")).unwrap();
+    let mut event: Value = serde_json::from_str(&approval_event("grace@example.com")).unwrap();
     event["payload"]["fields"]["target"] = json!({
         "type": "target",
         "value": {"id": "t1", "name": "prod-db", "label": "Prod DB", "settings": {"group": "db-admins"}}

@@ -20,6 +20,27 @@ fn valid_slug(slug: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
+/// A person's username is their email, as in Sym ("username: email, or bot username"), so
+/// flows that compare `username` with lists of emails match; only a bot may be given a name,
+/// and one without `@`, so it never passes for a person.
+fn check_username(user: &NewUser) -> Result<(), RuntimeError> {
+    match user.username.as_deref() {
+        Some(name) if name.trim().is_empty() => Err(RuntimeError::InvalidInput(
+            "`username` is empty; leave it out (a person's username is their email) or give \
+             a bot a name"
+                .into(),
+        )),
+        Some(name) if name.contains('@') && !name.eq_ignore_ascii_case(user.email.trim()) => {
+            Err(RuntimeError::InvalidInput(format!(
+                "a person's username is their email `{}`, not `{name}`; leave `username` out, \
+                 or give a bot a name without `@`",
+                user.email.trim()
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
 fn require_email(email: &str) -> Result<(), RuntimeError> {
     if email.contains('@') {
         Ok(())
@@ -30,12 +51,12 @@ fn require_email(email: &str) -> Result<(), RuntimeError> {
     }
 }
 
-/// What Slack says about one of its users, for matching them to an Assent user.
+/// What Slack says about one of its users, for matching them to an Assent user. (Their
+/// Slack handle is not kept: a person's username is their email.)
 #[derive(Debug, Clone)]
 pub struct SlackProfile {
     /// Lowercase, trimmed.
     pub email: String,
-    pub username: String,
     pub real_name: Option<String>,
 }
 
@@ -77,6 +98,7 @@ impl Runner {
         user: NewUser,
     ) -> Result<User, RuntimeError> {
         require_email(&user.email)?;
+        check_username(&user)?;
         if user.role.is_some_and(|role| role != Role::Admin) {
             let admins: Vec<User> = self
                 .store
@@ -216,7 +238,7 @@ impl Runner {
             None if accepts(workspace, &profile.email) => {
                 let member = NewUser {
                     email: profile.email.clone(),
-                    username: Some(profile.username),
+                    username: None,
                     first_name: profile.real_name,
                     last_name: None,
                     role: Some(Role::Member),

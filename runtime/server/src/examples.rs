@@ -149,7 +149,7 @@ async fn create_demo(
     for name in ["ann", "bob"] {
         let member = NewUser {
             email: format!("{name}@demo.test"),
-            username: Some(name.to_owned()),
+            username: None,
             first_name: None,
             last_name: None,
             role: Some(Role::Member),

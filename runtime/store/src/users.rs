@@ -13,6 +13,8 @@ use crate::{Store, StoreError, Tx, new_id, now_millis};
 #[derive(Debug, Clone, Deserialize)]
 pub struct NewUser {
     pub email: String,
+    /// A bot's name (no `@`). `None` keeps an existing user's username; a new user's is
+    /// their email, as every person's is.
     #[serde(default)]
     pub username: Option<String>,
     #[serde(default)]
@@ -101,24 +103,23 @@ async fn username_taken(
     Ok(row.is_some())
 }
 
-/// Creates a user. No two people of an organisation share a username (plugins compare
-/// them): a name someone else has — say the local part of `x@partner.test` beside
-/// `x@demo.test` — gives way to the email, which is unique.
+fn username_conflict(username: &str) -> StoreError {
+    StoreError::Conflict(format!("another user with username `{username}`"))
+}
+
+/// Creates a user. A person's username is their email; a bot's is its own name. Either way
+/// no two users of an organisation share one (plugins compare them), which the
+/// `users_by_username` index keeps.
 pub(crate) async fn insert_user(
     tx: &mut Tx,
     org_id: &str,
     user: &NewUser,
 ) -> Result<User, StoreError> {
     let email = user.email.trim().to_lowercase();
-    let wanted = user
-        .username
-        .clone()
-        .unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_owned());
-    let username = if username_taken(&mut tx.inner, org_id, &wanted, "").await? {
-        email.clone()
-    } else {
-        wanted
-    };
+    let username = user.username.clone().unwrap_or_else(|| email.clone());
+    if username_taken(&mut tx.inner, org_id, &username, "").await? {
+        return Err(username_conflict(&username));
+    }
     let created = User {
         id: new_id(),
         email,
@@ -177,9 +178,7 @@ impl Store {
             if let Some(username) = &user.username {
                 let mut connection = self.writes.acquire().await?;
                 if username_taken(&mut connection, org_id, username, &existing.id).await? {
-                    return Err(StoreError::Conflict(format!(
-                        "another user with username `{username}`"
-                    )));
+                    return Err(username_conflict(username));
                 }
             }
             sqlx::query(
@@ -196,7 +195,11 @@ impl Store {
             .bind(org_id)
             .bind(&existing.id)
             .execute(&self.writes)
-            .await?;
+            .await
+            .map_err(unique(format!(
+                "another user with username `{}`",
+                user.username.as_deref().unwrap_or_default()
+            )))?;
             return self
                 .user(org_id, &existing.id)
                 .await?

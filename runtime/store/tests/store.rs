@@ -525,3 +525,75 @@ async fn futures_join(
     }
     results
 }
+
+/// Users as an earlier release stored them: usernames made from the email's local part (or
+/// the email itself after a clash), a bot's own name, and two users sharing one.
+const USERS_BEFORE_USERNAMES_WERE_EMAILS: &str = "
+    INSERT INTO organizations (id, slug, name, created_at) VALUES ('o1', 'acme', 'Acme', 0);
+    INSERT INTO users (id, org_id, email, username, role, identities, created_at) VALUES
+        ('u1', 'o1', 'ann@demo.test', 'ann', 'member', '[]', 0),
+        ('u2', 'o1', 'ann@partner.test', 'ann@partner.test', 'member', '[]', 0),
+        ('u3', 'o1', 'deploy@bots.test', 'deploy-bot', 'member', '[]', 0),
+        ('u4', 'o1', 'bob@demo.test', 'deploy-bot', 'member', '[]', 0),
+        ('u5', 'o1', 'carol@demo.test', 'ann@demo.test', 'member', '[]', 0);
+";
+
+/// A database from before usernames were emails comes up with every person's username their
+/// email, a bot's name kept, and no name shared, whatever it held before.
+#[tokio::test]
+async fn migrating_makes_every_persons_username_their_email() {
+    let dir = tempfile::tempdir().unwrap();
+    let earlier = dir.path().join("migrations");
+    std::fs::create_dir(&earlier).unwrap();
+    let all = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    for entry in std::fs::read_dir(all).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        if name.as_str() < "0004" {
+            std::fs::copy(&path, earlier.join(name)).unwrap();
+        }
+    }
+    let before = sqlx::migrate::Migrator::new(earlier.as_path())
+        .await
+        .unwrap();
+    for database in test_databases().await {
+        if database.kind == "sqlite" {
+            let url = format!("{}?mode=rwc", database.url);
+            let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+            before.run(&pool).await.unwrap();
+            sqlx::raw_sql(USERS_BEFORE_USERNAMES_WERE_EMAILS)
+                .execute(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+        } else {
+            let pool = sqlx::PgPool::connect(&database.url).await.unwrap();
+            before.run(&pool).await.unwrap();
+            sqlx::raw_sql(USERS_BEFORE_USERNAMES_WERE_EMAILS)
+                .execute(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+        }
+        let store = Store::connect(&database.url).await.unwrap();
+        let usernames: BTreeMap<String, String> = store
+            .users("o1")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|user| (user.email, user.username))
+            .collect();
+        let expected = [
+            ("ann@demo.test", "ann@demo.test"),
+            ("ann@partner.test", "ann@partner.test"),
+            ("bob@demo.test", "bob@demo.test"),
+            ("carol@demo.test", "carol@demo.test"),
+            ("deploy@bots.test", "deploy-bot"),
+        ];
+        let expected: BTreeMap<String, String> = expected
+            .into_iter()
+            .map(|(email, username)| (email.to_owned(), username.to_owned()))
+            .collect();
+        assert_eq!(usernames, expected, "{}", database.kind);
+    }
+}

@@ -2,7 +2,7 @@
 //!
 //! Flow vars:
 //! - `request_channel`: where requests go, e.g. `#access-requests`;
-//! - `approvers`: comma-separated usernames allowed to approve.
+//! - `approvers`: comma-separated emails of the people allowed to approve.
 
 use assent_sdk::Approvers;
 use assent_sdk::prelude::*;
@@ -47,6 +47,6 @@ fn has_approve_access(event: &Event) -> bool {
     event.var("approvers").is_some_and(|approvers| {
         approvers
             .split(',')
-            .any(|approver| approver.trim() == event.user.username)
+            .any(|approver| approver.trim().eq_ignore_ascii_case(&event.user.email))
     })
 }

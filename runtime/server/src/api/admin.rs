@@ -179,6 +179,8 @@ pub struct UserBody {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub role: Option<Role>,
+    /// Only for bots: a name without `@`. A person's username is their email (as in Sym),
+    /// so leave it out for people.
     #[serde(default)]
     pub username: Option<String>,
     #[serde(default)]

@@ -54,7 +54,6 @@ impl SlackState {
             .ok_or(PersonError::NoEmail)?;
         let profile = SlackProfile {
             email,
-            username: profile.username,
             real_name: profile.real_name,
         };
         match self

@@ -51,4 +51,6 @@ def mention(user):
         slack_id = found.external_id if found else None
     if slack_id:
         return f"<@{slack_id}>"
-    return f"@{getattr(user, 'username', user)}"
+    # Without a Slack account the email (a person's username) is the plainest name; an
+    # `@` before it would read as a mention Slack cannot resolve.
+    return getattr(user, "email", None) or getattr(user, "username", None) or str(user)
