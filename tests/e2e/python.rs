@@ -301,6 +301,83 @@ async fn a_custom_strategy_grants_and_takes_back_access() {
     );
 }
 
+/// The project's own deploys flow, written with the parts of Sym's SDK that need no outside
+/// system: `templates.get_step_output`, `Template.ignore`, `AccessTarget.slug`,
+/// `event.channel.type`, destination timeouts, `user_ids`, the exceptions module.
+#[tokio::test]
+async fn deploys_use_the_sdk_as_sym_names_it() {
+    let database = sqlite_database();
+    let server = start(&database).await;
+    let acme = tenant(&server, "acme").await;
+    let plugin = upload(&acme.admin, "examples/python/deploys/impl.py").await;
+    let target = |id: &str, name: &str, label: &str| json!({ "id": id, "name": name, "label": label, "settings": {} });
+    flow(
+        &acme.admin,
+        "deploys",
+        json!({
+            "plugin": plugin,
+            "fields": [{ "name": "target", "type": "target", "required": true }],
+            "vars": { "deployers": "bob@acme.test" },
+            "params": { "targets": [target("t-staging", "staging", "Staging"),
+                                    target("t-prod", "production", "Production")] },
+        }),
+    )
+    .await;
+
+    let staging = request(
+        &acme.member,
+        json!({ "flow": "deploys", "flow_inputs": { "target": "staging" } }),
+    )
+    .await;
+    assert_eq!(staging["step"], "approve", "{staging:#}");
+    assert_eq!(
+        staging["run"]["reason"],
+        "Staging deploy of Staging, asked for by api"
+    );
+    assert_eq!(staging["run"]["status"], "escalated");
+
+    let production = request(
+        &acme.member,
+        json!({ "flow": "deploys", "flow_inputs": { "target": "production" } }),
+    )
+    .await;
+    assert_eq!(production["run"]["status"], "requested", "{production:#}");
+    assert_eq!(
+        production["run"]["notifications"],
+        json!([
+            { "destinations": [{ "type": "slack_channel", "value": "#deploys" }], "timeout": 1800 },
+            { "destinations": [{ "type": "slack_channel", "value": "#deploy-leads" }], "timeout": 1800 },
+        ])
+    );
+    let path = format!("/runs/{}/approve", id(&production));
+    let (_, body) = acme.admin.post(&path, json!({})).await;
+    assert_eq!(
+        body["ignored"]["message"],
+        "admin@acme.test is not one of this flow's deployers."
+    );
+    let (_, body) = acme.other_member.post(&path, json!({})).await;
+    assert_eq!(body["run"]["status"], "escalated", "{body:#}");
+}
+
+/// Destination timeouts in a legacy `get_approvers` answer are not yet carried to the host:
+/// the request fails saying so and what to write instead, rather than never timing out.
+#[tokio::test]
+async fn backup_approvers_with_timeouts_say_what_to_write_instead() {
+    let database = sqlite_database();
+    let server = start(&database).await;
+    let acme = tenant(&server, "acme").await;
+    let plugin = upload(&acme.admin, "tests/python-plugins/backup-approvers/impl.py").await;
+    flow(&acme.admin, "backup", json!({ "plugin": plugin })).await;
+    let body = request(&acme.member, json!({ "flow": "backup" })).await;
+    assert_eq!(body["run"]["status"], "errored", "{body:#}");
+    let message = body["run"]["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("get_approvers cannot give destination timeouts (`timeout=`) yet"),
+        "{message}"
+    );
+    assert!(message.contains("get_request_notifications"), "{message}");
+}
+
 #[tokio::test]
 async fn hostile_python_plugins_are_contained() {
     let database = sqlite_database();
@@ -376,6 +453,17 @@ fn the_build_refuses_what_cannot_work_and_says_where() {
             "threads.py",
             "import threading\n\ndef get_permissions(event):\n    pass\n",
             "threads.py:1: `import threading`: plugins run on one thread",
+        ),
+        (
+            "okta.py",
+            "from sym.sdk.integrations import okta, slack\n\ndef get_permissions(event):\n    pass\n",
+            "okta.py:1: `from sym.sdk.integrations import okta, slack`: needs Sym's Okta \
+             integration (`sym.sdk.integrations.okta`), which Assent does not provide yet",
+        ),
+        (
+            "counts.py",
+            "def get_permissions(event):\n    return event.user.get_event_count('request')\n",
+            "counts.py:2: `event.user.get_event_count`: needs counts of a user's past requests",
         ),
         (
             "raises.py",

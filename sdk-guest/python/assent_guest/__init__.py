@@ -220,6 +220,11 @@ def notifications_to(answer):
         if not isinstance(notification, Notification):
             raise TypeError(f"get_request_notifications returned {notification!r}, not a Notification")
         timeout = notification.timeout
+        if timeout is None:
+            # A destination's own timeout (`slack.channel(..., timeout=)`) is how long the
+            # notification waits there before the next one is sent.
+            timeouts = [d.timeout for d in notification.destinations if getattr(d, "timeout", None)]
+            timeout = min(timeouts) if timeouts else None
         result.append(
             t.Notification(
                 destinations=[destination_to(d) for d in notification.destinations],
@@ -229,7 +234,32 @@ def notifications_to(answer):
     return result
 
 
+# What `get_approvers` cannot say to the host through contract 0.1.0, and what says it.
+_TIMEOUTS_NEED_NOTIFICATIONS = (
+    "get_approvers cannot give {what} yet; return them from get_request_notifications "
+    "instead: [Notification(destinations=[slack.channel(...)], timeout=SECONDS), ...] sends "
+    "each in turn, moving on when one times out or cannot be delivered"
+)
+
+
+def _legacy_limits(answer):
+    destinations = answer.destinations if isinstance(answer, SlackLookup) else (
+        answer if isinstance(answer, (list, tuple)) else [answer])
+    if any(getattr(d, "timeout", None) for d in destinations):
+        raise ValueError(_TIMEOUTS_NEED_NOTIFICATIONS.format(what="destination timeouts (`timeout=`)"))
+    if isinstance(answer, SlackLookup) and answer.fallback:
+        if answer.continue_on_timeout:
+            raise ValueError(_TIMEOUTS_NEED_NOTIFICATIONS.format(what="`continue_on_timeout=True`"))
+        if not answer.continue_on_delivery_failure:
+            raise ValueError(
+                "get_approvers cannot give `continue_on_delivery_failure=False` yet: Assent "
+                "always tries the next destination when one cannot be delivered; leave it out"
+            )
+
+
 def approvers_to(answer):
+    if answer is not None:
+        _legacy_limits(answer)
     if answer is None:
         return t.Approvers(destinations=[], fallback=False, allow_self=False)
     if isinstance(answer, SlackLookup):

@@ -62,6 +62,12 @@ class Event:
     def fields(self):
         return self.payload.fields
 
+    @property
+    def channel(self):
+        """Where the request came from: `type` is `slack` or `api`, `identifier` the Slack
+        channel id (None for a request made outside a channel)."""
+        return self.run.source_channel
+
     def get_actor(self, step):
         """The user who acted at `step` (a name such as "request", or an ApprovalTemplateStep)."""
         return self.run.actors.get(_step_name(step))

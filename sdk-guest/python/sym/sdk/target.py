@@ -8,6 +8,11 @@ class AccessTarget:
         self.label = label
         self.settings = dict(settings or {})
 
+    @property
+    def slug(self):
+        """The target's name, as Sym's resources call it."""
+        return self.name
+
     def __eq__(self, other):
         return isinstance(other, AccessTarget) and self.id == other.id
 

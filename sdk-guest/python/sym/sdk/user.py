@@ -47,7 +47,8 @@ class User:
 
     @property
     def type(self):
-        return "normal"
+        """`bot` or `normal`: a person's username is their email, a bot's a name without `@`."""
+        return "normal" if "@" in (self.username or self.email) else "bot"
 
     def identity(self, service_type, service_id=None):
         """The user's identity in `service_type` (optionally one instance of it), or None."""
@@ -86,3 +87,8 @@ class UserDestination:
 def user(email=None, id=None):
     """A user to notify, by email or id."""
     return UserDestination(email=email, id=id)
+
+
+def user_ids(users):
+    """The ids of `users`, for `RequestPermission(approve_deny=user_ids(...))`."""
+    return [u.id for u in users]

@@ -1,6 +1,16 @@
-"""The approval template's steps, and what a hook may return."""
+"""The approval template's steps, what a hook may return, and `get_step_output`."""
 
 from enum import Enum
+
+from sym.sdk.templates.step import get_step_output
+
+__all__ = ["ApprovalTemplate", "ApprovalTemplateStep", "Template", "TemplateStep", "get_step_output"]
+
+
+class TemplateStep(str, Enum):
+    """What every template's hooks may return besides its own steps."""
+
+    IGNORE = "ignore"
 
 
 class ApprovalTemplateStep(str, Enum):
@@ -25,7 +35,16 @@ class HookResult:
         return f"HookResult({self.kind!r}, {self.text!r})"
 
 
-class ApprovalTemplate:
+class Template:
+    """What every template offers a hook: `ignore`."""
+
+    @classmethod
+    def ignore(cls, *, message=None, **_):
+        """Cancel the incoming event; `message` is shown to the user who caused it."""
+        return HookResult("ignore", message)
+
+
+class ApprovalTemplate(Template):
     """What an `on_*` hook returns to redirect the step (or None to let it happen)."""
 
     @classmethod
@@ -35,11 +54,6 @@ class ApprovalTemplate:
     @classmethod
     def deny(cls, *, reason=None, **_):
         return HookResult("deny", reason)
-
-    @classmethod
-    def ignore(cls, *, message=None, **_):
-        """Cancel the incoming event; `message` is shown to the user who caused it."""
-        return HookResult("ignore", message)
 
     @classmethod
     def request(cls, *, reason=None, **_):

@@ -1,11 +1,13 @@
-"""Errors a plugin may raise. The host reports them with their class name and message."""
+"""The base of the SDK's errors, as in Sym's SDK."""
 
 
 class SymException(Exception):
-    """The base of the SDK's errors, as in Sym's SDK: `SymException(error_type, name, message)`;
-    `error_code` is `error_type:name`."""
+    """`SymException(error_type, name, message)`; `error_code` is `error_type:name`. The host
+    reports an error a handler raises with its class name and message."""
 
     def __init__(self, error_type="", name="", message=""):
+        self.error_type = error_type
+        self.name = name
         self.message = message
         self.error_code = f"{error_type}:{name}"
         super().__init__(message)
@@ -27,23 +29,3 @@ class ExceptionWithHint(SymException):
 
     def __str__(self):
         return f"{self.message}\n\nHint: {self.hint}" if self.hint else self.message
-
-
-class SymIntegrationError(ExceptionWithHint):
-    pass
-
-
-class AccessStrategyError(SymException):
-    pass
-
-
-class IdentityError(SymException):
-    pass
-
-
-class SlackError(SymIntegrationError):
-    pass
-
-
-class SymSDKError(SymException):
-    pass
