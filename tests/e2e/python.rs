@@ -466,6 +466,11 @@ fn the_build_refuses_what_cannot_work_and_says_where() {
             "counts.py:2: `event.user.get_event_count`: needs counts of a user's past requests",
         ),
         (
+            "environment.py",
+            "def get_permissions(event):\n    return event.flow.environment.integrations\n",
+            "environment.py:2: `event.flow.environment`: needs environments and their integrations",
+        ),
+        (
             "raises.py",
             "raise RuntimeError('no config')\n\ndef get_permissions(event):\n    pass\n",
             "raises.py:1: RuntimeError: no config",

@@ -59,6 +59,7 @@ NOT_PROVIDED_CALLS = {
     "get_or_create_user_by_email": "Sym's user directory (`get_or_create_user_by_email`)",
     "get_or_create_users_by_emails": "Sym's user directory (`get_or_create_users_by_emails`)",
     "retrieve_value": "secrets (`Secret.retrieve_value`)",
+    "flow.environment": "environments and their integrations (`event.flow.environment`)",
 }
 # Names that are Sym functions even when called bare (imported into the file's namespace).
 NOT_PROVIDED_NAMES = {"persist_user_identity", "get_or_create_user_by_email", "get_or_create_users_by_emails"}
@@ -99,7 +100,10 @@ def main(path):
             modules = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
         else:
             called = None
-            if isinstance(node, ast.Attribute):
+            if isinstance(node, ast.Attribute) and node.attr == "environment" \
+                    and isinstance(node.value, ast.Attribute) and node.value.attr == "flow":
+                called = "flow.environment"
+            elif isinstance(node, ast.Attribute):
                 called = node.attr
             elif isinstance(node, ast.Name) and node.id in NOT_PROVIDED_NAMES:
                 called = node.id
