@@ -86,25 +86,24 @@ fn fresh_token() -> Result<String, StoreError> {
     Ok(format!("assent_{}", hex::encode(secret)))
 }
 
-/// Whether another user of the organisation than `except` has `username`.
+/// Whether a user of the organisation has `username` (asked before an insert, so that a
+/// clash is reported as the username's rather than the email's).
 async fn username_taken(
     connection: &mut sqlx::AnyConnection,
     org_id: &str,
     username: &str,
-    except: &str,
 ) -> Result<bool, StoreError> {
     let row: Option<(String,)> =
-        sqlx::query_as("SELECT id FROM users WHERE org_id = $1 AND username = $2 AND id <> $3")
+        sqlx::query_as("SELECT id FROM users WHERE org_id = $1 AND username = $2")
             .bind(org_id)
             .bind(username)
-            .bind(except)
             .fetch_optional(connection)
             .await?;
     Ok(row.is_some())
 }
 
-fn username_conflict(username: &str) -> StoreError {
-    StoreError::Conflict(format!("another user with username `{username}`"))
+fn username_conflict(username: &str) -> String {
+    format!("another user with username `{username}`")
 }
 
 /// Creates a user. A person's username is their email; a bot's is its own name. Either way
@@ -117,8 +116,8 @@ pub(crate) async fn insert_user(
 ) -> Result<User, StoreError> {
     let email = user.email.trim().to_lowercase();
     let username = user.username.clone().unwrap_or_else(|| email.clone());
-    if username_taken(&mut tx.inner, org_id, &username, "").await? {
-        return Err(username_conflict(&username));
+    if username_taken(&mut tx.inner, org_id, &username).await? {
+        return Err(StoreError::Conflict(username_conflict(&username)));
     }
     let created = User {
         id: new_id(),
@@ -175,17 +174,13 @@ impl Store {
     pub async fn upsert_user(&self, org_id: &str, user: &NewUser) -> Result<User, StoreError> {
         let email = user.email.trim().to_lowercase();
         if let Some(existing) = self.user_by_email(org_id, &email).await? {
-            if let Some(username) = &user.username {
-                let mut connection = self.writes.acquire().await?;
-                if username_taken(&mut connection, org_id, username, &existing.id).await? {
-                    return Err(username_conflict(username));
-                }
-            }
+            // Another user's username is refused by the `users_by_username` index.
+            let username = user.username.clone().unwrap_or(existing.username.clone());
             sqlx::query(
                 "UPDATE users SET username = $1, first_name = $2, last_name = $3, role = $4, identities = $5
                  WHERE org_id = $6 AND id = $7",
             )
-            .bind(user.username.clone().unwrap_or(existing.username.clone()))
+            .bind(&username)
             .bind(user.first_name.clone().or(existing.first_name.clone()))
             .bind(user.last_name.clone().or(existing.last_name.clone()))
             .bind(role_name(user.role.unwrap_or(existing.role)))
@@ -196,10 +191,7 @@ impl Store {
             .bind(&existing.id)
             .execute(&self.writes)
             .await
-            .map_err(unique(format!(
-                "another user with username `{}`",
-                user.username.as_deref().unwrap_or_default()
-            )))?;
+            .map_err(unique(username_conflict(&username)))?;
             return self
                 .user(org_id, &existing.id)
                 .await?

@@ -557,24 +557,18 @@ async fn migrating_makes_every_persons_username_their_email() {
         .await
         .unwrap();
     for database in test_databases().await {
-        if database.kind == "sqlite" {
-            let url = format!("{}?mode=rwc", database.url);
-            let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-            before.run(&pool).await.unwrap();
-            sqlx::raw_sql(USERS_BEFORE_USERNAMES_WERE_EMAILS)
-                .execute(&pool)
-                .await
-                .unwrap();
-            pool.close().await;
-        } else {
-            let pool = sqlx::PgPool::connect(&database.url).await.unwrap();
-            before.run(&pool).await.unwrap();
-            sqlx::raw_sql(USERS_BEFORE_USERNAMES_WERE_EMAILS)
-                .execute(&pool)
-                .await
-                .unwrap();
-            pool.close().await;
-        }
+        sqlx::any::install_default_drivers();
+        let url = match database.kind {
+            "sqlite" => format!("{}?mode=rwc", database.url),
+            _ => database.url.clone(),
+        };
+        let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+        before.run(&pool).await.unwrap();
+        sqlx::raw_sql(USERS_BEFORE_USERNAMES_WERE_EMAILS)
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
         let store = Store::connect(&database.url).await.unwrap();
         let usernames: BTreeMap<String, String> = store
             .users("o1")

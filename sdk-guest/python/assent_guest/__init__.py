@@ -258,10 +258,9 @@ def _legacy_limits(answer):
 
 
 def approvers_to(answer):
-    if answer is not None:
-        _legacy_limits(answer)
     if answer is None:
         return t.Approvers(destinations=[], fallback=False, allow_self=False)
+    _legacy_limits(answer)
     if isinstance(answer, SlackLookup):
         return t.Approvers([destination_to(d) for d in answer.destinations], answer.fallback, answer.allow_self)
     if isinstance(answer, (list, tuple)):

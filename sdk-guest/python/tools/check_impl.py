@@ -65,6 +65,27 @@ NOT_PROVIDED_CALLS = {
 NOT_PROVIDED_NAMES = {"persist_user_identity", "get_or_create_user_by_email", "get_or_create_users_by_emails"}
 
 
+def imports(node):
+    """For an import statement, the modules it imports and the `M.x` of each `from M import x`
+    (which may be a module, as in `from sym.sdk.integrations import okta`); else None."""
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names], []
+    if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+        return [node.module], [f"{node.module}.{alias.name}" for alias in node.names]
+    return None
+
+
+def sym_name_used(node):
+    """The key of NOT_PROVIDED_CALLS that `node` may use, if any."""
+    if isinstance(node, ast.Attribute):
+        if node.attr == "environment" and isinstance(node.value, ast.Attribute) and node.value.attr == "flow":
+            return "flow.environment"
+        return node.attr
+    if isinstance(node, ast.Name) and node.id in NOT_PROVIDED_NAMES:
+        return node.id
+    return None
+
+
 def not_provided(name, node, line, feature):
     return f"{name}:{node.lineno}: `{line}`: needs {feature}, which Assent does not provide yet"
 
@@ -92,31 +113,22 @@ def main(path):
     local |= {f for f in os.listdir(directory) if os.path.isdir(os.path.join(directory, f))}
     stdlib = set(getattr(sys, "stdlib_module_names", ()))
     for node in ast.walk(tree):
-        modules = []
-        if isinstance(node, ast.Import):
-            modules = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            # `from sym.sdk.integrations import okta` imports the module `...integrations.okta`.
-            modules = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
-        else:
-            called = None
-            if isinstance(node, ast.Attribute) and node.attr == "environment" \
-                    and isinstance(node.value, ast.Attribute) and node.value.attr == "flow":
-                called = "flow.environment"
-            elif isinstance(node, ast.Attribute):
-                called = node.attr
-            elif isinstance(node, ast.Name) and node.id in NOT_PROVIDED_NAMES:
-                called = node.id
-            if called in NOT_PROVIDED_CALLS:
-                line = ast.get_source_segment(source, node) or called
-                problems.append(not_provided(name, node, line, NOT_PROVIDED_CALLS[called]))
+        found = imports(node)
+        if found is None:
+            feature = NOT_PROVIDED_CALLS.get(sym_name_used(node))
+            if feature:
+                line = ast.get_source_segment(source, node) or sym_name_used(node)
+                problems.append(not_provided(name, node, line, feature))
+            continue
+        modules, members = found
+        line = ast.get_source_segment(source, node) or f"import {modules[0]}"
+        missing = [m for m in modules + members if m in NOT_PROVIDED_MODULES]
+        problems += [not_provided(name, node, line, NOT_PROVIDED_MODULES[m]) for m in missing]
+        if missing:
             continue
         for module in modules:
             top = module.split(".")[0]
-            line = ast.get_source_segment(source, node) or f"import {module}"
-            if module in NOT_PROVIDED_MODULES:
-                problems.append(not_provided(name, node, line, NOT_PROVIDED_MODULES[module]))
-            elif top in UNUSABLE:
+            if top in UNUSABLE:
                 problems.append(f"{name}:{node.lineno}: `{line}`: {UNUSABLE[top]}")
             elif top == "sym" or top in local or top in stdlib:
                 continue
