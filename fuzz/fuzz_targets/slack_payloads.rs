@@ -42,6 +42,7 @@ static FIELDS: LazyLock<Vec<PromptField>> = LazyLock::new(|| {
             },
             visible: true,
             default: None,
+            prefetch: false,
         })
         .collect();
     fields.push(PromptField {

@@ -4,7 +4,12 @@
 
 use std::collections::BTreeMap;
 
-use assent_plugin_host::{CallFailure, HostConfig, LogLevel, Plugin, PluginHost};
+use std::sync::{Arc, Mutex};
+
+use assent_plugin_host::{
+    CallFailure, Directory, EventCountQuery, HostConfig, LogLevel, Plugin, PluginHost,
+    ServiceError, ServiceFuture,
+};
 use assent_tests::plugin_bytes;
 use assent_types::*;
 use serde_json::json;
@@ -17,10 +22,7 @@ fn user(id: &str, username: &str, role: Role) -> User {
         first_name: Some("Ada".into()),
         last_name: None,
         role,
-        identities: vec![Identity {
-            service: "slack".into(),
-            external_id: format!("U-{id}"),
-        }],
+        identities: vec![Identity::new("slack", format!("U-{id}"))],
     }
 }
 
@@ -59,6 +61,7 @@ fn event(step: Step, vars: &[(&str, &str)]) -> Event {
         payload: Payload {
             fields,
             timestamp: "2026-11-22T10:00:00Z".into(),
+            message: None,
         },
         flow: Flow {
             name: "approval".into(),
@@ -75,7 +78,12 @@ fn event(step: Step, vars: &[(&str, &str)]) -> Event {
                 allowed_values: vec!["30m".into(), "1h".into()],
                 visible: true,
                 default: None,
+                prefetch: false,
             }],
+            environment: Environment {
+                name: "main".into(),
+                integrations: Vec::new(),
+            },
         },
         run: Run {
             id: "run-1".into(),
@@ -104,9 +112,11 @@ fn host() -> PluginHost {
 async fn describe_reports_exactly_the_handlers_written() {
     let host = host();
     let echo = load(&host, "echo-plugin").await;
-    assert_eq!(echo.handlers().len(), 24, "echo writes every handler");
+    assert_eq!(echo.handlers().len(), 27, "echo writes every handler");
     assert!(echo.sdk().starts_with("assent-sdk-rust "), "{}", echo.sdk());
-    assert_eq!(echo.contract_version(), "0.1.0");
+    assert_eq!(echo.contract_version(), "0.2.0");
+    assert_eq!(echo.prefetch_fields().iter().collect::<Vec<_>>(), ["team"]);
+    assert_eq!(echo.on_change_fields().iter().collect::<Vec<_>>(), ["team"]);
     assert_eq!(
         echo.hash(),
         assent_plugin_host::content_hash(&plugin_bytes("echo-plugin"))
@@ -691,4 +701,222 @@ async fn a_plugin_wanted_by_many_at_once_is_loaded_once() {
         assert_eq!(got.unwrap().hash(), plugin.hash());
     }
     assert_eq!(loads.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn plugins_built_against_contract_0_1_0_keep_loading_and_behaving() {
+    let host = host();
+    let legacy = load(&host, "contract-0-1-0-plugin").await;
+    assert_eq!(legacy.contract_version(), "0.1.0");
+    assert_eq!(legacy.sdk(), "hand-written 0.1.0");
+    let handlers: Vec<String> = legacy.handlers().iter().map(ToString::to_string).collect();
+    assert_eq!(handlers, ["get_permissions", "get_timeout", "on_approve"]);
+    assert!(legacy.prefetch_fields().is_empty());
+
+    let mut session = legacy.session().await.unwrap();
+    let mut approve = event(Step::Approve, &[("timeout", "600")]);
+    approve.user = user("u9", "grace", Role::Member);
+    let permission = session.get_permissions(&approve).await.unwrap();
+    assert_eq!(
+        permission.approve_deny,
+        Permission::Level(PermissionLevel::Member)
+    );
+    assert_eq!(session.get_timeout(&approve).await.unwrap(), Some(600));
+    // The approver is not the requester: the approval proceeds, and the plugin logs.
+    assert_eq!(
+        session.on(Step::Approve, &approve).await.unwrap(),
+        HookOutcome::Proceed
+    );
+    assert_eq!(session.logs()[0].message, "approval checked");
+    let mut own = approve.clone();
+    own.user = own.run.actors[&Step::Request].clone();
+    assert_eq!(
+        session.on(Step::Approve, &own).await.unwrap(),
+        HookOutcome::Ignore(Some("You cannot approve your own request.".into()))
+    );
+    // Handlers contract 0.1.0 does not have are refused by name, never called.
+    let error = session
+        .prefetch("team", &approve)
+        .await
+        .expect_err("0.1.0 has no prefetch");
+    assert!(
+        matches!(error.cause, CallFailure::NotImplemented(Handler::Prefetch)),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn form_handlers_fill_choices_change_the_form_and_filter_flows() {
+    let host = host();
+    let echo = load(&host, "echo-plugin").await;
+    let mut session = echo.session().await.unwrap();
+
+    let prompt = event(Step::Prompt, &[("team_options", "db:Databases,web:Web")]);
+    let options = session.prefetch("team", &prompt).await.unwrap();
+    assert_eq!(
+        options,
+        [
+            FieldOption {
+                value: "db".into(),
+                label: "Databases".into()
+            },
+            FieldOption {
+                value: "web".into(),
+                label: "Web".into()
+            },
+        ]
+    );
+
+    let field = |name: &str, value: Option<FieldValue>| FormField {
+        name: name.into(),
+        label: None,
+        field_type: FieldType::String,
+        required: false,
+        visible: name != "reason",
+        value,
+        allowed_values: Vec::new(),
+        original_allowed_values: Vec::new(),
+    };
+    let form = [
+        field("team", Some(FieldValue::String("db".into()))),
+        field("reason", None),
+    ];
+    let changed = session
+        .on_change("team", &prompt.user, &form)
+        .await
+        .unwrap();
+    assert!(changed[1].visible && changed[1].required, "{changed:?}");
+    let form = [
+        field("team", Some(FieldValue::String("web".into()))),
+        field("reason", None),
+    ];
+    let changed = session
+        .on_change("team", &prompt.user, &form)
+        .await
+        .unwrap();
+    assert!(!changed[1].visible && !changed[1].required, "{changed:?}");
+
+    let flows: Vec<Flow> = ["approval", "break-glass"]
+        .iter()
+        .map(|name| Flow {
+            name: (*name).into(),
+            ..Flow::default()
+        })
+        .collect();
+    let vars = BTreeMap::from([("hidden_flows".to_owned(), "break-glass".to_owned())]);
+    let member = user("u-1", "ann", Role::Member);
+    assert_eq!(
+        session.get_flows(&member, &flows, &vars).await.unwrap(),
+        ["approval"]
+    );
+    let guest = user("u-2", "gus", Role::Guest);
+    assert!(
+        session
+            .get_flows(&guest, &flows, &vars)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// A directory that answers from memory and remembers what it was asked.
+#[derive(Default)]
+struct FakeDirectory {
+    approved: u64,
+    queries: Mutex<Vec<EventCountQuery>>,
+    identities: Mutex<Vec<(String, Identity)>>,
+}
+
+impl Directory for FakeDirectory {
+    fn event_count(&self, query: EventCountQuery) -> ServiceFuture<'_, u64> {
+        self.queries.lock().unwrap().push(query);
+        Box::pin(async move { Ok(self.approved) })
+    }
+
+    fn persist_identity(&self, email: String, identity: Identity) -> ServiceFuture<'_, User> {
+        self.identities
+            .lock()
+            .unwrap()
+            .push((email.clone(), identity.clone()));
+        Box::pin(async move {
+            Ok(User {
+                email,
+                identities: vec![identity],
+                ..User::default()
+            })
+        })
+    }
+
+    fn get_or_create_user(&self, email: String) -> ServiceFuture<'_, User> {
+        Box::pin(async move { Err(ServiceError::InvalidInput(format!("`{email}` is unknown"))) })
+    }
+}
+
+#[tokio::test]
+async fn the_users_import_reaches_the_sessions_directory_only() {
+    let host = host();
+    let echo = load(&host, "echo-plugin").await;
+    let prompt = event(Step::Prompt, &[("max_approved", "2")]);
+
+    // Without a directory (as `assent plugin call` runs), the call fails and says why.
+    let mut bare = echo.session().await.unwrap();
+    let error = bare
+        .on(Step::Prompt, &prompt)
+        .await
+        .expect_err("no directory");
+    let CallFailure::Plugin(plugin_error) = &error.cause else {
+        panic!("expected the plugin's error, got {error}");
+    };
+    assert_eq!(plugin_error.kind, "host-unavailable");
+    assert!(
+        plugin_error
+            .message
+            .contains("without the organisation's user directory"),
+        "{plugin_error:?}"
+    );
+
+    // With one, the count it answers decides, and the query carries the plugin's filters.
+    for (approved, expected) in [
+        (1, HookOutcome::Proceed),
+        (
+            2,
+            HookOutcome::Ignore(Some(
+                "You already have 2 approved requests of approval.".into(),
+            )),
+        ),
+    ] {
+        let directory = Arc::new(FakeDirectory {
+            approved,
+            ..FakeDirectory::default()
+        });
+        let mut session = echo
+            .session()
+            .await
+            .unwrap()
+            .with_directory(directory.clone());
+        assert_eq!(session.on(Step::Prompt, &prompt).await.unwrap(), expected);
+        let queries = directory.queries.lock().unwrap();
+        assert_eq!(queries.len(), 1);
+        assert_eq!(queries[0].user_id, prompt.user.id);
+        assert_eq!(queries[0].event, Step::Approve);
+        assert_eq!(queries[0].flow.as_deref(), Some("approval"));
+        assert!(!queries[0].include_errored);
+    }
+
+    let directory = Arc::new(FakeDirectory::default());
+    let mut session = echo
+        .session()
+        .await
+        .unwrap()
+        .with_directory(directory.clone());
+    let escalate = event(Step::Escalate, &[("keep_identity", "yes")]);
+    session.after(Step::Escalate, &escalate).await.unwrap();
+    let requester = &escalate.run.actors[&Step::Request];
+    assert_eq!(
+        *directory.identities.lock().unwrap(),
+        [(
+            requester.email.clone(),
+            Identity::new("echo", format!("E-{}", requester.id))
+        )]
+    );
 }

@@ -282,6 +282,7 @@ mod tests {
             allowed_values: Vec::new(),
             visible: true,
             default: None,
+            prefetch: false,
         }
     }
 

@@ -132,6 +132,7 @@ mod tests {
             allowed_values: Vec::new(),
             visible: true,
             default,
+            prefetch: false,
         }
     }
 

@@ -49,6 +49,9 @@ pub(crate) fn cap_reply(reply: Reply) -> Result<Reply, CallFailure> {
         Reply::Permissions(permissions) => json_size(permissions),
         Reply::Notifications(notifications) => json_size(notifications),
         Reply::Approvers(approvers) => json_size(approvers),
+        Reply::Flows(flows) => json_size(flows),
+        Reply::Options(options) => json_size(options),
+        Reply::Form(form) => json_size(form),
     };
     if size > MAX_ANSWER_BYTES {
         return Err(CallFailure::BadReturn(format!(

@@ -21,7 +21,8 @@
 //! bounds what a plugin hands back (text cut to size, saying so; oversized answers refused).
 //!
 //! Plugins get a sealed WASI (no files, sockets, environment or stdin; stdout and stderr
-//! captured) and the `log` import. Every failure is a [`CallError`] naming the plugin, the
+//! captured), the `log` import and, from contract 0.2.0, the `users` import, which reaches the
+//! organisation's people through the [`Directory`] the session was given (`services`). Every failure is a [`CallError`] naming the plugin, the
 //! handler and the cause; nothing a plugin does can panic the host.
 
 mod artifacts;
@@ -40,6 +41,7 @@ pub mod lru;
 mod meter;
 mod output;
 pub mod plugin;
+pub mod services;
 mod share;
 mod state;
 
@@ -49,5 +51,6 @@ pub use host::PluginHost;
 pub use load::content_hash;
 pub use loaded::LoadedPlugins;
 pub use plugin::{Plugin, Session};
+pub use services::{Directory, EventCountQuery, ServiceError, ServiceFuture};
 pub use share::CpuShare;
 pub use state::{LogLevel, LogRecord};

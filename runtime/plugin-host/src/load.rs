@@ -23,6 +23,7 @@ const ALLOWED_IMPORT_PREFIXES: &[&str] = &[
     "wasi:filesystem/",
     "wasi:sockets/",
     "assent:flow/log@",
+    "assent:flow/users@",
     "assent:flow/types@",
 ];
 
@@ -105,7 +106,7 @@ pub(crate) fn check_contract(
         {
             return Err(LoadError::ForbiddenImport {
                 import: import.to_owned(),
-                reason: "plugins get WASI 0.2 (sealed: no files, network or environment) and `assent:flow/log`".into(),
+                reason: "plugins get WASI 0.2 (sealed: no files, network or environment), `assent:flow/log` and `assent:flow/users`".into(),
             });
         }
     }

@@ -11,6 +11,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use crate::config::Limits;
 use crate::meter::CpuMeter;
 use crate::output::CapturedOutput;
+use crate::services::{self, Directory, ServiceError};
 
 /// One line a plugin wrote through the `log` import.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -110,6 +111,10 @@ pub(crate) struct CallState {
     pub(crate) deadline: Duration,
     /// Time a call may take in all.
     pub(crate) wall_clock: Duration,
+    /// The organisation's people, for the `users` import; none outside a served flow.
+    pub(crate) directory: Option<Arc<dyn Directory>>,
+    /// Directory calls the current handler call has made.
+    pub(crate) directory_calls: u32,
 }
 
 impl CallState {
@@ -127,7 +132,19 @@ impl CallState {
             meter: Arc::default(),
             deadline: limits.deadline,
             wall_clock: limits.wall_clock,
+            directory: None,
+            directory_calls: 0,
         }
+    }
+
+    /// The directory for one more call of the current handler, or why there is none.
+    pub(crate) fn directory(&mut self) -> Result<Arc<dyn Directory>, ServiceError> {
+        let directory = self.directory.clone().ok_or_else(services::no_directory)?;
+        if self.directory_calls >= services::MAX_CALLS_PER_HANDLER {
+            return Err(services::too_many_calls());
+        }
+        self.directory_calls += 1;
+        Ok(directory)
     }
 
     /// Keeps a line the plugin logged (through any contract version's `log` import).

@@ -41,7 +41,7 @@ fn check_username(user: &NewUser) -> Result<(), RuntimeError> {
     }
 }
 
-fn require_email(email: &str) -> Result<(), RuntimeError> {
+pub(crate) fn require_email(email: &str) -> Result<(), RuntimeError> {
     if email.contains('@') {
         Ok(())
     } else {
@@ -242,10 +242,7 @@ impl Runner {
                     first_name: profile.real_name,
                     last_name: None,
                     role: Some(Role::Member),
-                    identities: Some(vec![Identity {
-                        service: "slack".into(),
-                        external_id: slack_user_id.to_owned(),
-                    }]),
+                    identities: Some(vec![Identity::new("slack", slack_user_id)]),
                 };
                 self.store.upsert_user(org_id, &member).await?
             }

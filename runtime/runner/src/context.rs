@@ -3,7 +3,7 @@
 
 use assent_plugin_host::Plugin;
 use assent_store::{FlowRecord, RunRecord};
-use assent_types::{Event, Flow, Payload, Role, Step, User};
+use assent_types::{Environment, Event, Flow, Payload, Role, Step, User};
 
 use crate::{Runner, RuntimeError};
 
@@ -79,6 +79,7 @@ pub(crate) fn event_for(step: Step, actor: &User, flow: &FlowRecord, run: &RunRe
         payload: Payload {
             fields: run.body.fields.clone(),
             timestamp: now_rfc3339(),
+            message: None,
         },
         flow: flow_of(flow),
         run: run.body.run.clone(),
@@ -93,6 +94,11 @@ pub(crate) fn flow_of(flow: &FlowRecord) -> Flow {
         label: flow.label.clone(),
         vars: flow.vars.clone(),
         fields: flow.fields.clone(),
+        // The environment's integrations reach plugins once integrations can be configured.
+        environment: Environment {
+            name: flow.environment.clone(),
+            integrations: Vec::new(),
+        },
     }
 }
 

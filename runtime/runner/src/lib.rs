@@ -19,12 +19,14 @@
 //!   demo and configuration;
 //! - [`admin`]: people, tokens, environments, organisations and Slack workspaces;
 //! - [`idempotency`]: retried API calls answered once; `views`: who may see a run;
-//! - [`plugins`]: loaded plugins and per-tenant fairness; [`Reads`]: the store, read-only,
-//!   for handlers.
+//! - [`plugins`]: loaded plugins and per-tenant fairness; `directory`: the organisation's
+//!   people as its plugins reach them (event counts, identities, people by email);
+//!   [`Reads`]: the store, read-only, for handlers.
 
 pub mod admin;
 pub mod apply;
 mod context;
+mod directory;
 mod error;
 mod failure;
 pub mod flows;

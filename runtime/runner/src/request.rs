@@ -70,7 +70,7 @@ impl Runner {
         let context = self.context(org_id, flow).await?;
         let mut draft = draft_run(org_id, &context.flow, &request, fields);
 
-        let mut session = match self.plugins.session(org_id, &context.plugin).await {
+        let mut session = match self.session(org_id, &context.plugin).await {
             Ok(session) => session,
             Err(error) => return self.fail_new(&context, draft, Step::Request, &error).await,
         };
@@ -126,7 +126,6 @@ impl Runner {
             return Ok(PromptAnswer::Offer);
         }
         let mut session = self
-            .plugins
             .session(org_id, &plugin)
             .await
             .map_err(RuntimeError::Plugin)?;
@@ -136,6 +135,7 @@ impl Runner {
             payload: Payload {
                 fields: BTreeMap::default(),
                 timestamp: now_rfc3339(),
+                message: None,
             },
             flow: flow_of(flow),
             run: Run::default(),

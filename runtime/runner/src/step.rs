@@ -292,7 +292,6 @@ impl Runner {
         let mut session = match session {
             Some(session) => session,
             None => self
-                .plugins
                 .session(&run.org_id, &context.plugin)
                 .await
                 .map_err(|error| Stop::Plugin(step, error))?,
@@ -544,7 +543,7 @@ impl Runner {
         };
         let event = event_for(step, actor, &context.flow, run);
         let target = event.target().cloned().unwrap_or_default();
-        let mut session = self.plugins.session(&run.org_id, strategy).await?;
+        let mut session = self.session(&run.org_id, strategy).await?;
         match call {
             StrategyCall::Escalate => session.session.escalate(&target, &event).await,
             StrategyCall::Deescalate => session.session.deescalate(&target, &event).await,

@@ -26,7 +26,6 @@ impl Runner {
         }
         let context = self.context_of(run).await?;
         let mut session = self
-            .plugins
             .session(&run.org_id, &context.plugin)
             .await
             .map_err(RuntimeError::Plugin)?;

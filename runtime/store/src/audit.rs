@@ -179,6 +179,22 @@ impl Tx {
     }
 }
 
+/// Which audit entries [`Store::event_count`] counts: those of one step on runs one person
+/// requested, narrowed as Sym's `User.get_event_count` narrows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventCount {
+    pub requester_id: String,
+    pub step: Step,
+    /// Unix milliseconds, inclusive.
+    pub since: Option<i64>,
+    /// Unix milliseconds, exclusive.
+    pub until: Option<i64>,
+    pub flow_name: Option<String>,
+    /// Only runs whose request names this target (by id) in a field.
+    pub target_id: Option<String>,
+    pub include_errored: bool,
+}
+
 impl Store {
     /// Appends `events` in a transaction of their own.
     pub async fn append(
@@ -190,6 +206,76 @@ impl Store {
         let ids = tx.append(org_id, events).await?;
         tx.commit().await?;
         Ok(ids)
+    }
+
+    /// How many audit entries match `count`.
+    pub async fn event_count(&self, org_id: &str, count: &EventCount) -> Result<u64, StoreError> {
+        // Each filter adds a condition and its bind, numbered in order.
+        let mut conditions = vec![
+            "e.org_id = $1".to_owned(),
+            "r.requester_id = $2".to_owned(),
+            "e.kind = $3".to_owned(),
+        ];
+        let mut last_bind = 3;
+        let mut bind = || {
+            last_bind += 1;
+            last_bind
+        };
+        if count.since.is_some() {
+            conditions.push(format!("e.created_at >= ${}", bind()));
+        }
+        if count.until.is_some() {
+            conditions.push(format!("e.created_at < ${}", bind()));
+        }
+        if count.flow_name.is_some() {
+            conditions.push(format!("r.flow_name = ${}", bind()));
+        }
+        if !count.include_errored {
+            conditions.push("r.status <> 'errored'".to_owned());
+        }
+        // Without a target, the database counts; with one, the runs' bodies say which
+        // fields name it (a JSON query would differ between SQLite and PostgreSQL).
+        let selected = if count.target_id.is_some() {
+            "r.body"
+        } else {
+            "COUNT(*) AS n"
+        };
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {selected} FROM events e JOIN runs r ON r.id = e.run_id AND r.org_id = e.org_id WHERE {}",
+            conditions.join(" AND ")
+        ));
+        let mut query = sqlx::query(sql)
+            .bind(org_id)
+            .bind(&count.requester_id)
+            .bind(count.step.as_str());
+        if let Some(since) = count.since {
+            query = query.bind(since);
+        }
+        if let Some(until) = count.until {
+            query = query.bind(until);
+        }
+        if let Some(flow) = &count.flow_name {
+            query = query.bind(flow);
+        }
+        let Some(target_id) = &count.target_id else {
+            let row = query.fetch_one(&self.pool).await?;
+            let n: i64 = row.try_get("n")?;
+            return Ok(u64::try_from(n).unwrap_or(0));
+        };
+        let rows = query.fetch_all(&self.pool).await?;
+        let mut matching = 0;
+        for row in rows {
+            let body: String = row.try_get("body")?;
+            let body: crate::RunBody =
+                serde_json::from_str(&body).map_err(StoreError::corrupt("run"))?;
+            let names_target = body.fields.values().any(|value| {
+                matches!(value, assent_types::FieldValue::Target(target) if &target.id == target_id)
+            });
+            if names_target {
+                matching += 1;
+            }
+        }
+        Ok(matching)
     }
 
     pub async fn event(&self, org_id: &str, id: &str) -> Result<Option<AuditEvent>, StoreError> {

@@ -27,7 +27,7 @@ mod slack;
 mod users;
 
 pub use assent_types::FlowParams;
-pub use audit::{AuditEvent, AuditPage, EventKind, NewEvent};
+pub use audit::{AuditEvent, AuditPage, EventCount, EventKind, NewEvent};
 pub use batch::{RunWrite, StepCommit, StepWrite};
 pub use db::{Backend, Store, Tx, new_id, now_millis};
 pub use error::StoreError;

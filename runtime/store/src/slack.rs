@@ -235,10 +235,9 @@ impl Store {
             .iter()
             .any(|identity| identity.service == "slack")
         {
-            linked.identities.push(Identity {
-                service: "slack".into(),
-                external_id: slack_user_id.to_owned(),
-            });
+            linked
+                .identities
+                .push(Identity::new("slack", slack_user_id));
             sqlx::query("UPDATE users SET identities = $1 WHERE org_id = $2 AND id = $3")
                 .bind(
                     serde_json::to_string(&linked.identities)

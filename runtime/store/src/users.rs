@@ -10,7 +10,7 @@ use crate::error::unique;
 use crate::{Store, StoreError, Tx, new_id, now_millis};
 
 /// A user to create or update.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct NewUser {
     pub email: String,
     /// A bot's name (no `@`). `None` keeps an existing user's username; a new user's is

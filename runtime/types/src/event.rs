@@ -21,6 +21,21 @@ pub struct Identity {
     pub service: String,
     /// The user's id in that service.
     pub external_id: String,
+    /// Which instance of the service, when an organisation has several (an AWS SSO instance
+    /// ARN, an Okta domain).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_id: Option<String>,
+}
+
+impl Identity {
+    /// The user's account `external_id` in `service`.
+    pub fn new(service: impl Into<String>, external_id: impl Into<String>) -> Identity {
+        Identity {
+            service: service.into(),
+            external_id: external_id.into(),
+            service_id: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,6 +126,60 @@ pub struct PromptField {
     /// The value used when the request leaves the field out, in the field's input form.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<serde_json::Value>,
+    /// The plugin's `prefetch` fills the field's choices before the form is shown.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub prefetch: bool,
+}
+
+/// One choice of a prompt field: the value kept, and the text people see.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldOption {
+    pub value: String,
+    pub label: String,
+}
+
+/// A field of the request form as someone fills it in, for a plugin's `on_change`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FormField {
+    pub name: String,
+    #[serde(default)]
+    pub label: Option<String>,
+    #[serde(rename = "type")]
+    pub field_type: FieldType,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default = "visible_by_default")]
+    pub visible: bool,
+    /// What has been entered so far.
+    #[serde(default)]
+    pub value: Option<FieldValue>,
+    /// The choices offered now.
+    #[serde(default)]
+    pub allowed_values: Vec<FieldOption>,
+    /// The choices offered first (by the flow, or its plugin's `prefetch`).
+    #[serde(default)]
+    pub original_allowed_values: Vec<FieldOption>,
+}
+
+/// A configured connection to another system (Sym's `sym_integration`), as plugins see it:
+/// its settings, never its secrets.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Integration {
+    pub name: String,
+    /// `okta`, `pagerduty`, `github`, `aws`, `slack`, `http`, …
+    #[serde(rename = "type")]
+    pub integration_type: String,
+    pub external_id: String,
+    pub settings: BTreeMap<String, String>,
+}
+
+/// The environment a flow belongs to, and its integrations.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Environment {
+    pub name: String,
+    pub integrations: Vec<Integration>,
 }
 
 fn visible_by_default() -> bool {
@@ -124,6 +193,7 @@ pub struct Flow {
     pub label: String,
     pub vars: BTreeMap<String, String>,
     pub fields: Vec<PromptField>,
+    pub environment: Environment,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -132,6 +202,9 @@ pub struct Payload {
     pub fields: BTreeMap<String, FieldValue>,
     /// When the event was created, RFC 3339.
     pub timestamp: String,
+    /// The text the person added to their decision, when the flow asks for one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -19,6 +19,12 @@ pub enum Handler {
     FetchRemoteIdentity,
     Escalate,
     Deescalate,
+    /// Which flows a person is offered (Sym's flows filter).
+    GetFlows,
+    /// The choices of a prompt field, before the form is shown.
+    Prefetch,
+    /// The form after a field changed.
+    OnChange,
 }
 
 /// What part of a plugin a handler belongs to.
@@ -51,11 +57,13 @@ impl Handler {
             Handler::Escalate,
             Handler::Deescalate,
         ];
+        const FORM: [Handler; 3] = [Handler::GetFlows, Handler::Prefetch, Handler::OnChange];
         SIMPLE
             .into_iter()
             .chain(Step::ALL.into_iter().map(Handler::On))
             .chain(Step::ALL.into_iter().map(Handler::After))
             .chain(STRATEGY)
+            .chain(FORM)
     }
 
     /// Every handler name, e.g. for an error message.
@@ -69,7 +77,10 @@ impl Handler {
             | Handler::GetRequestNotifications
             | Handler::GetApprovers
             | Handler::GetIdentity
-            | Handler::GetTimeout => HandlerKind::Reducer,
+            | Handler::GetTimeout
+            | Handler::GetFlows
+            | Handler::Prefetch
+            | Handler::OnChange => HandlerKind::Reducer,
             Handler::On(_) | Handler::After(_) => HandlerKind::Hook,
             Handler::FetchRemoteIdentity | Handler::Escalate | Handler::Deescalate => {
                 HandlerKind::Strategy
@@ -91,6 +102,9 @@ impl std::fmt::Display for Handler {
             Handler::FetchRemoteIdentity => f.write_str("fetch_remote_identity"),
             Handler::Escalate => f.write_str("escalate"),
             Handler::Deescalate => f.write_str("deescalate"),
+            Handler::GetFlows => f.write_str("get_flows"),
+            Handler::Prefetch => f.write_str("prefetch"),
+            Handler::OnChange => f.write_str("on_change"),
         }
     }
 }
@@ -118,7 +132,7 @@ mod tests {
         for handler in Handler::all() {
             assert_eq!(handler.to_string().parse::<Handler>(), Ok(handler));
         }
-        assert_eq!(Handler::all().count(), 24);
+        assert_eq!(Handler::all().count(), 27);
     }
 
     #[test]

@@ -11,8 +11,8 @@ pub mod idempotency;
 mod outcome;
 
 pub use event::{
-    Channel, ChannelType, Event, FieldType, FieldValue, Flow, Identity, Payload, PromptField, Role,
-    Run, Step, Target, User,
+    Channel, ChannelType, Environment, Event, FieldOption, FieldType, FieldValue, Flow, FormField,
+    Identity, Integration, Payload, PromptField, Role, Run, Step, Target, User,
 };
 pub use flow_params::FlowParams;
 pub use handler::{Handler, HandlerKind, UnknownHandler};

@@ -5,9 +5,13 @@ use std::marker::PhantomData;
 use crate::bindings::assent::flow::types::{Handler, Manifest};
 use crate::bindings::exports::assent::flow::{flow, meta, strategy};
 use crate::{
-    Approvers, Event, Notification, Outcome, Plugin, PluginError, RequestPermission, Step, Target,
-    User,
+    Approvers, Event, FieldOption, Flow, FormField, Notification, Outcome, Plugin, PluginError,
+    RequestPermission, Step, Target, User,
 };
+
+fn names(fields: &[&str]) -> Vec<String> {
+    fields.iter().map(|field| (*field).to_owned()).collect()
+}
 
 /// The handlers a plugin wrote, as `#[assent_sdk::plugin]` found them in its `impl` block.
 pub trait Described {
@@ -23,6 +27,8 @@ impl<P: Plugin + Described> meta::Guest for Adapter<P> {
         Manifest {
             sdk: concat!("assent-sdk-rust ", env!("CARGO_PKG_VERSION")).into(),
             handlers: P::HANDLERS.to_vec(),
+            prefetch_fields: names(P::PREFETCH_FIELDS),
+            on_change_fields: names(P::ON_CHANGE_FIELDS),
         }
     }
 }
@@ -46,6 +52,26 @@ impl<P: Plugin + Described> flow::Guest for Adapter<P> {
 
     fn get_timeout(event: Event) -> Result<Option<u64>, PluginError> {
         P::get_timeout(&event)
+    }
+
+    fn get_flows(
+        user: User,
+        flows: Vec<Flow>,
+        vars: Vec<(String, String)>,
+    ) -> Result<Vec<String>, PluginError> {
+        P::get_flows(&user, &flows, &vars)
+    }
+
+    fn prefetch(field: String, event: Event) -> Result<Vec<FieldOption>, PluginError> {
+        P::prefetch(&field, &event)
+    }
+
+    fn on_change(
+        field: String,
+        user: User,
+        form: Vec<FormField>,
+    ) -> Result<Vec<FormField>, PluginError> {
+        P::on_change(&field, &user, form)
     }
 
     fn on_step(step: Step, event: Event) -> Result<Outcome, PluginError> {

@@ -38,6 +38,7 @@ mod adapter;
 mod builders;
 pub mod log;
 mod plugin;
+pub mod users;
 
 pub use assent_sdk_macros::plugin;
 pub use builders::slack;
@@ -45,8 +46,9 @@ pub use plugin::Plugin;
 
 /// The contract's types, as plugins see them.
 pub use bindings::assent::flow::types::{
-    Approvers, Channel, ChannelType, Destination, Event, FieldType, FieldValue, Flow, HookOutcome,
-    Identity, Notification, Payload, Permission, PermissionLevel, PluginError, PromptField,
+    Approvers, Channel, ChannelType, Destination, Environment, Event, FieldOption, FieldType,
+    FieldValue, Flow, FormField, HookOutcome, HostError, HostErrorKind, Identity, Integration,
+    Notification, Payload, Permission, PermissionLevel, PluginError, PromptField,
     RequestPermission, Role, Run, Step, Target, User,
 };
 
@@ -61,14 +63,14 @@ pub type Result<T, E = PluginError> = std::result::Result<T, E>;
 pub mod prelude {
     pub use crate::{
         Destination, Event, FieldValue, Notification, Outcome, Permission, PermissionLevel, Plugin,
-        PluginError, RequestPermission, Result, Role, Step, Target, User, log, slack,
+        PluginError, RequestPermission, Result, Role, Step, Target, User, log, slack, users,
     };
 }
 
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit/0.1.0",
+        path: "../../wit/0.2.0",
         world: "plugin",
         pub_export_macro: true,
         export_macro_name: "__export_assent_plugin",

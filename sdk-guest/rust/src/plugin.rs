@@ -1,7 +1,8 @@
 //! The one trait a plugin implements.
 
 use crate::{
-    Approvers, Event, Notification, Outcome, PluginError, RequestPermission, Result, Target, User,
+    Approvers, Event, FieldOption, Flow, FormField, Notification, Outcome, PluginError,
+    RequestPermission, Result, Target, User,
 };
 
 fn not_implemented<T>(handler: &str) -> Result<T> {
@@ -19,6 +20,11 @@ fn not_implemented<T>(handler: &str) -> Result<T> {
 /// never called: the attribute tells the host which handlers you wrote, and for the rest
 /// the host does what a flow without that handler does.
 pub trait Plugin {
+    /// The prompt fields [`Plugin::prefetch`] fills, by name.
+    const PREFETCH_FIELDS: &'static [&'static str] = &[];
+    /// The prompt fields whose changes [`Plugin::on_change`] answers, by name.
+    const ON_CHANGE_FIELDS: &'static [&'static str] = &[];
+
     // Reducers.
 
     /// Who may view the request and who may approve or deny it.
@@ -40,6 +46,23 @@ pub trait Plugin {
     /// Seconds until an unanswered request expires.
     fn get_timeout(_event: &Event) -> Result<Option<u64>> {
         not_implemented("get_timeout")
+    }
+
+    // The request form.
+
+    /// Which of `flows` (by name) `user` is offered; `vars` are the flows filter's own.
+    fn get_flows(_user: &User, _flows: &[Flow], _vars: &[(String, String)]) -> Result<Vec<String>> {
+        not_implemented("get_flows")
+    }
+    /// The choices of the prompt field `field` (one of [`Plugin::PREFETCH_FIELDS`]), asked
+    /// before the form is shown.
+    fn prefetch(_field: &str, _event: &Event) -> Result<Vec<FieldOption>> {
+        not_implemented("prefetch")
+    }
+    /// The form after `user` changed `field` (one of [`Plugin::ON_CHANGE_FIELDS`]): change any
+    /// field's visibility, whether it is required, its choices or its label.
+    fn on_change(_field: &str, _user: &User, form: Vec<FormField>) -> Result<Vec<FormField>> {
+        Ok(form)
     }
 
     // Hooks that run before a step and may redirect it.

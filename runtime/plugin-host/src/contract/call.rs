@@ -4,8 +4,11 @@
 //! call, and the answer comes back as a [`Reply`]; [`FromReply`] unpacks that into what the
 //! session's typed method returns.
 
+use std::collections::BTreeMap;
+
 use assent_types::{
-    Approvers, Event, Handler, HookOutcome, Notification, RequestPermission, Step, Target, User,
+    Approvers, Event, FieldOption, Flow, FormField, Handler, HookOutcome, Notification,
+    RequestPermission, Step, Target, User,
 };
 
 use crate::error::CallFailure;
@@ -23,6 +26,12 @@ pub(crate) enum Call<'a> {
     FetchRemoteIdentity(&'a User),
     Escalate(&'a Target, &'a Event),
     Deescalate(&'a Target, &'a Event),
+    /// Which of these flows the user is offered, with the flows filter's vars.
+    GetFlows(&'a User, &'a [Flow], &'a BTreeMap<String, String>),
+    /// The choices of the named field.
+    Prefetch(&'a str, &'a Event),
+    /// The form after the named field changed, as the user has filled it in.
+    OnChange(&'a str, &'a User, &'a [FormField]),
 }
 
 impl<'a> Call<'a> {
@@ -51,6 +60,24 @@ impl<'a> Call<'a> {
                     Call::Deescalate(target, event)
                 }
             }
+            Handler::GetFlows => Call::GetFlows(
+                &event.user,
+                std::slice::from_ref(&event.flow),
+                &event.flow.vars,
+            ),
+            Handler::Prefetch => {
+                let Some(field) = event.flow.fields.iter().find(|field| field.prefetch) else {
+                    return Err(CallFailure::BadInput(
+                        "the event's flow has no field with `prefetch: true` to fill; add one to `flow.fields`".into(),
+                    ));
+                };
+                Call::Prefetch(&field.name, event)
+            }
+            Handler::OnChange => {
+                return Err(CallFailure::BadInput(
+                    "`on_change` answers a form being filled in, not an event; try it by changing a field of the request form".into(),
+                ));
+            }
         })
     }
 
@@ -67,6 +94,9 @@ impl<'a> Call<'a> {
             Call::FetchRemoteIdentity(_) => Handler::FetchRemoteIdentity,
             Call::Escalate(..) => Handler::Escalate,
             Call::Deescalate(..) => Handler::Deescalate,
+            Call::GetFlows(..) => Handler::GetFlows,
+            Call::Prefetch(..) => Handler::Prefetch,
+            Call::OnChange(..) => Handler::OnChange,
         }
     }
 }
@@ -85,6 +115,12 @@ pub(crate) enum Reply {
     Done,
     /// From `escalate` and `deescalate`: JSON text, not yet parsed.
     Output(Option<String>),
+    /// From `get_flows`: the names of the flows offered.
+    Flows(Vec<String>),
+    /// From `prefetch`.
+    Options(Vec<FieldOption>),
+    /// From `on_change`.
+    Form(Vec<FormField>),
 }
 
 impl Reply {
@@ -100,6 +136,9 @@ impl Reply {
             Reply::Hook(outcome) => to_value(outcome),
             Reply::Done => to_value(()),
             Reply::Output(output) => to_value(parse_output(output)?),
+            Reply::Flows(flows) => to_value(flows),
+            Reply::Options(options) => to_value(options),
+            Reply::Form(form) => to_value(form),
         };
         value.map_err(|error| CallFailure::BadReturn(error.to_string()))
     }
@@ -114,6 +153,9 @@ impl Reply {
             Reply::Hook(_) => "a hook outcome",
             Reply::Done => "nothing",
             Reply::Output(_) => "a strategy output",
+            Reply::Flows(_) => "flow names",
+            Reply::Options(_) => "field options",
+            Reply::Form(_) => "a form",
         }
     }
 }
@@ -163,6 +205,9 @@ from_reply! {
     Identity(Option<String>) is "an identity";
     Timeout(Option<u64>) is "a timeout";
     Hook(HookOutcome) is "a hook outcome";
+    Flows(Vec<String>) is "flow names";
+    Options(Vec<FieldOption>) is "field options";
+    Form(Vec<FormField>) is "a form";
 }
 
 impl FromReply for () {

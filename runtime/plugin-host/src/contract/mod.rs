@@ -15,6 +15,7 @@
 
 mod call;
 pub mod v0_1_0;
+pub mod v0_2_0;
 
 use std::fmt;
 use std::str::FromStr;
@@ -35,16 +36,19 @@ pub const PACKAGE: &str = "assent:flow";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ContractVersion {
     V0_1_0,
+    V0_2_0,
 }
 
 impl ContractVersion {
     /// Every version this host runs, newest first.
-    pub const SUPPORTED: &'static [ContractVersion] = &[ContractVersion::V0_1_0];
+    pub const SUPPORTED: &'static [ContractVersion] =
+        &[ContractVersion::V0_2_0, ContractVersion::V0_1_0];
 
     /// The version as the WIT package spells it, e.g. `0.1.0`.
     pub fn as_str(self) -> &'static str {
         match self {
             ContractVersion::V0_1_0 => v0_1_0::VERSION,
+            ContractVersion::V0_2_0 => v0_2_0::VERSION,
         }
     }
 
@@ -52,12 +56,14 @@ impl ContractVersion {
     pub(crate) fn resolve_exports(self, pre: &InstancePre<CallState>) -> Result<Exports, String> {
         match self {
             ContractVersion::V0_1_0 => v0_1_0::Exports::resolve(pre).map(Exports::V0_1_0),
+            ContractVersion::V0_2_0 => v0_2_0::Exports::resolve(pre).map(Exports::V0_2_0),
         }
     }
 
     fn add_to_linker(self, linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
         match self {
             ContractVersion::V0_1_0 => v0_1_0::add_to_linker(linker),
+            ContractVersion::V0_2_0 => v0_2_0::add_to_linker(linker),
         }
     }
 }
@@ -102,12 +108,17 @@ pub(crate) struct Manifest {
     pub(crate) sdk: String,
     /// The handlers the plugin implements itself.
     pub(crate) handlers: Vec<Handler>,
+    /// The prompt fields its `prefetch` fills.
+    pub(crate) prefetch_fields: Vec<String>,
+    /// The prompt fields whose changes its `on_change` answers.
+    pub(crate) on_change_fields: Vec<String>,
 }
 
 /// One plugin's exports, in the contract version it was built against.
 #[derive(Debug)]
 pub(crate) enum Exports {
     V0_1_0(v0_1_0::Exports),
+    V0_2_0(v0_2_0::Exports),
 }
 
 /// The one place a call picks its version's bindings: evaluates `$body` with `$exports` bound
@@ -116,6 +127,7 @@ macro_rules! dispatch {
     ($self:expr, $exports:ident => $body:expr) => {
         match $self {
             Exports::V0_1_0($exports) => $body,
+            Exports::V0_2_0($exports) => $body,
         }
     };
 }
@@ -124,6 +136,7 @@ impl Exports {
     pub(crate) fn version(&self) -> ContractVersion {
         match self {
             Exports::V0_1_0(_) => ContractVersion::V0_1_0,
+            Exports::V0_2_0(_) => ContractVersion::V0_2_0,
         }
     }
 
@@ -167,10 +180,16 @@ mod tests {
     use super::*;
 
     /// The SHA-256 of each released `wit/<version>/` directory (see `tree_hash`).
-    const FROZEN: &[(&str, &str)] = &[(
-        "0.1.0",
-        "4fa48369071ffa00a8892dda16ddebbea9ec0f2bf5a2a6ffea491d14616ad424",
-    )];
+    const FROZEN: &[(&str, &str)] = &[
+        (
+            "0.1.0",
+            "4fa48369071ffa00a8892dda16ddebbea9ec0f2bf5a2a6ffea491d14616ad424",
+        ),
+        (
+            "0.2.0",
+            "e81b01770326acd7e391baae13d4aec50e8f51b5bc0da270a0dbe626cbeeeba1",
+        ),
+    ];
 
     fn files(dir: &Path, out: &mut Vec<PathBuf>) {
         for entry in std::fs::read_dir(dir).expect("read the WIT directory") {

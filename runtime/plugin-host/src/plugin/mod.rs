@@ -37,6 +37,8 @@ struct Described {
     compiled: Arc<Compiled>,
     sdk: String,
     handlers: BTreeSet<Handler>,
+    prefetch_fields: BTreeSet<String>,
+    on_change_fields: BTreeSet<String>,
 }
 
 /// A compiled, validated plugin. Cheap to clone.
@@ -69,6 +71,8 @@ impl Plugin {
             compiled,
             sdk: String::new(),
             handlers: BTreeSet::new(),
+            prefetch_fields: BTreeSet::new(),
+            on_change_fields: BTreeSet::new(),
         };
         // Describe with the generous Python limits (we do not yet know which SDK built it)
         // and the load deadline: this first instance is the cold one.
@@ -93,6 +97,8 @@ impl Plugin {
         };
         described.sdk = manifest.sdk;
         described.handlers = manifest.handlers.into_iter().collect();
+        described.prefetch_fields = manifest.prefetch_fields.into_iter().collect();
+        described.on_change_fields = manifest.on_change_fields.into_iter().collect();
         check_handlers(&described.handlers)?;
         let limits = limits.for_sdk(&described.sdk);
         let prepared = described.sdk.contains("python").then(Prepared::new);
@@ -148,6 +154,16 @@ impl Plugin {
 
     pub fn handlers(&self) -> &BTreeSet<Handler> {
         &self.described.handlers
+    }
+
+    /// The prompt fields the plugin's `prefetch` fills.
+    pub fn prefetch_fields(&self) -> &BTreeSet<String> {
+        &self.described.prefetch_fields
+    }
+
+    /// The prompt fields whose changes the plugin's `on_change` answers.
+    pub fn on_change_fields(&self) -> &BTreeSet<String> {
+        &self.described.on_change_fields
     }
 
     pub fn implements(&self, handler: Handler) -> bool {

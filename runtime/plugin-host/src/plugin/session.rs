@@ -3,8 +3,11 @@
 
 use std::sync::Arc;
 
+use std::collections::BTreeMap;
+
 use assent_types::{
-    Approvers, Event, Handler, HookOutcome, Notification, RequestPermission, Step, Target, User,
+    Approvers, Event, FieldOption, Flow, FormField, Handler, HookOutcome, Notification,
+    RequestPermission, Step, Target, User,
 };
 use tokio::sync::OwnedSemaphorePermit;
 use wasmtime::component::Instance;
@@ -18,6 +21,7 @@ use crate::config::Limits;
 use crate::contract::{Call, FromReply, Manifest, Reply};
 use crate::error::{CallError, CallFailure};
 use crate::meter::{CpuMeter, limited};
+use crate::services::Directory;
 use crate::share::CpuShare;
 use crate::state::{CallState, DeadlineExceeded, LogRecord};
 
@@ -129,6 +133,12 @@ impl Session {
     /// From now on, each call waits for a turn of `share` before it runs.
     pub fn with_share(mut self, share: CpuShare) -> Session {
         self.share = Some(share);
+        self
+    }
+
+    /// From now on, the plugin's `users` import reaches `directory` (its organisation's people).
+    pub fn with_directory(mut self, directory: Arc<dyn Directory>) -> Session {
+        self.store.data_mut().directory = Some(directory);
         self
     }
 
@@ -333,6 +343,35 @@ impl Session {
         self.run(Call::Deescalate(target, event)).await
     }
 
+    /// The names of those of `flows` the plugin offers `user` (Sym's flows filter).
+    pub async fn get_flows(
+        &mut self,
+        user: &User,
+        flows: &[Flow],
+        vars: &BTreeMap<String, String>,
+    ) -> Result<Vec<String>, CallError> {
+        self.run(Call::GetFlows(user, flows, vars)).await
+    }
+
+    /// The choices of the prompt field `field`, asked before the form is shown.
+    pub async fn prefetch(
+        &mut self,
+        field: &str,
+        event: &Event,
+    ) -> Result<Vec<FieldOption>, CallError> {
+        self.run(Call::Prefetch(field, event)).await
+    }
+
+    /// The form after `user` changed `field`.
+    pub async fn on_change(
+        &mut self,
+        field: &str,
+        user: &User,
+        form: &[FormField],
+    ) -> Result<Vec<FormField>, CallError> {
+        self.run(Call::OnChange(field, user, form)).await
+    }
+
     /// Calls any handler with `event` and returns its result as JSON: the CLI's test bench.
     ///
     /// Strategy handlers act on the event's first `target` field.
@@ -354,7 +393,8 @@ impl Session {
 /// Returns the meter the call's future is charged to and the wall-clock time it may take.
 fn begin_call(store: &mut Store<CallState>) -> (Arc<CpuMeter>, std::time::Duration) {
     store.set_epoch_deadline(1);
-    let state = store.data();
+    let state = store.data_mut();
+    state.directory_calls = 0;
     state.meter.reset();
     (Arc::clone(&state.meter), state.wall_clock)
 }

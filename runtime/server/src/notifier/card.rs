@@ -117,10 +117,7 @@ mod tests {
             id: id.into(),
             email: email.into(),
             identities: slack
-                .map(|slack| Identity {
-                    service: "slack".into(),
-                    external_id: slack.into(),
-                })
+                .map(|slack| Identity::new("slack", slack))
                 .into_iter()
                 .collect(),
             ..User::default()
@@ -136,6 +133,7 @@ mod tests {
             allowed_values: Vec::new(),
             visible,
             default: None,
+            prefetch: false,
         }
     }
 

@@ -34,6 +34,9 @@ const HANDLERS: &[(&str, &str)] = &[
     ("fetch_remote_identity", "FetchRemoteIdentity"),
     ("escalate", "Escalate"),
     ("deescalate", "Deescalate"),
+    ("get_flows", "GetFlows"),
+    ("prefetch", "Prefetch"),
+    ("on_change", "OnChange"),
 ];
 
 #[proc_macro_attribute]

@@ -8,16 +8,68 @@
 //!   `escalate`, `deescalate`; anything else (or nothing) proceeds;
 //! - `fail`: the handler whose name it holds returns a plugin error;
 //! - `timeout_last`: the final notification (to the requester) times out too;
-//! - `requesters`: comma-separated emails; `on_prompt` ignores anyone else, naming them.
+//! - `requesters`: comma-separated emails; `on_prompt` ignores anyone else, naming them;
+//! - `max_approved`: `on_prompt` ignores a requester with that many approved requests of this
+//!   flow already (counted by the host, `users::event_count`);
+//! - `keep_identity`: `after_escalate` keeps `echo:E-<user id>` as the requester's identity;
+//! - `hidden_flows`: comma-separated flow names `get_flows` does not offer;
+//! - `team_options`: `value:label,…`, the choices `prefetch` gives the `team` field;
+//!   `on_change` of `team` makes `reason` visible and required when the team is `db`.
 
-use assent_sdk::Approvers;
 use assent_sdk::log::LogLevel;
 use assent_sdk::prelude::*;
+use assent_sdk::{Approvers, FieldOption, Flow, FormField};
 
 struct Echo;
 
 #[assent_sdk::plugin]
 impl Plugin for Echo {
+    const PREFETCH_FIELDS: &'static [&'static str] = &["team"];
+    const ON_CHANGE_FIELDS: &'static [&'static str] = &["team"];
+
+    fn get_flows(user: &User, flows: &[Flow], vars: &[(String, String)]) -> Result<Vec<String>> {
+        if user.role == Role::Guest {
+            return Ok(Vec::new());
+        }
+        let hidden = vars
+            .iter()
+            .find(|(key, _)| key == "hidden_flows")
+            .map_or("", |(_, value)| value.as_str());
+        Ok(flows
+            .iter()
+            .map(|flow| flow.name.clone())
+            .filter(|name| !hidden.split(',').any(|one| one == name))
+            .collect())
+    }
+
+    fn prefetch(field: &str, event: &Event) -> Result<Vec<FieldOption>> {
+        fail_if_asked("prefetch", event)?;
+        let options = event.var(&format!("{field}_options")).unwrap_or("");
+        Ok(options
+            .split(',')
+            .filter_map(|option| option.split_once(':'))
+            .map(|(value, label)| FieldOption {
+                value: value.to_owned(),
+                label: label.to_owned(),
+            })
+            .collect())
+    }
+
+    fn on_change(field: &str, _user: &User, mut form: Vec<FormField>) -> Result<Vec<FormField>> {
+        let team = form
+            .iter()
+            .find(|one| one.name == field)
+            .and_then(|one| match &one.value {
+                Some(FieldValue::String(team)) => Some(team.clone()),
+                _ => None,
+            });
+        let needs_reason = team.as_deref() == Some("db");
+        for one in form.iter_mut().filter(|one| one.name == "reason") {
+            one.visible = needs_reason;
+            one.required = needs_reason;
+        }
+        Ok(form)
+    }
     fn get_permissions(event: &Event) -> Result<RequestPermission> {
         fail_if_asked("get_permissions", event)?;
         let approve_deny = match event.var("approve_deny").unwrap_or("MEMBER") {
@@ -85,6 +137,20 @@ impl Plugin for Echo {
                 ))));
             }
         }
+        if let Some(max) = event
+            .var("max_approved")
+            .and_then(|max| max.parse::<u64>().ok())
+        {
+            let mut query = users::query(&event.user, Step::Approve);
+            query.flow = Some(event.flow.name.clone());
+            let approved = users::event_count(&query)?;
+            if approved >= max {
+                return Ok(Outcome::Ignore(Some(format!(
+                    "You already have {approved} approved requests of {}.",
+                    event.flow.name
+                ))));
+            }
+        }
         decide("on_prompt", event)
     }
     fn on_request(event: &Event) -> Result<Outcome> {
@@ -122,6 +188,15 @@ impl Plugin for Echo {
         record("after_deny", event)
     }
     fn after_escalate(event: &Event) -> Result<()> {
+        let requester = event
+            .run
+            .actors
+            .iter()
+            .find(|(step, _)| *step == Step::Request);
+        if let (Some(_), Some((_, requester))) = (event.var("keep_identity"), requester) {
+            let external_id = format!("E-{}", requester.id);
+            users::persist_identity(&requester.email, "echo", &external_id, None)?;
+        }
         record("after_escalate", event)
     }
     fn after_deescalate(event: &Event) -> Result<()> {

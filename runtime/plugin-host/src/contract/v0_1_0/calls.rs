@@ -37,6 +37,8 @@ impl Exports {
         Ok(Manifest {
             sdk: manifest.sdk,
             handlers: manifest.handlers.into_iter().map(Into::into).collect(),
+            prefetch_fields: Vec::new(),
+            on_change_fields: Vec::new(),
         })
     }
 
@@ -90,6 +92,18 @@ impl Exports {
                 .deescalate(store, instance, (target.into(), event.into()))
                 .await?
                 .map(Reply::Output),
+            Call::GetFlows(..) | Call::Prefetch(..) | Call::OnChange(..) => {
+                // Never reached: a 0.1.0 manifest cannot name these handlers, and sessions
+                // call only handlers their plugin's manifest names.
+                Err(wit::PluginError {
+                    kind: "NotImplemented".into(),
+                    message: format!(
+                        "contract {} has no `{}`; rebuild the plugin with a current SDK",
+                        super::VERSION,
+                        call.handler()
+                    ),
+                })
+            }
         };
         Ok(reply.map_err(Into::into))
     }
