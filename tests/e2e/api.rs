@@ -1435,3 +1435,76 @@ async fn a_flow_is_requested_only_from_its_allowed_sources() {
     let (_, flow) = acme.admin.get("/flows/api-only").await;
     assert_eq!(flow["params"]["allowed_sources"], json!(["api"]), "{flow}");
 }
+
+/// A plugin's `users` import reaches its own organisation's people: it counts a requester's
+/// approved requests from the audit log, and keeps an identity on them.
+#[tokio::test]
+async fn plugins_count_past_requests_and_keep_identities() {
+    for database in test_databases().await {
+        let server = start(&database).await;
+        let acme = tenant(&server, "acme").await;
+        acme.flow(
+            "limited",
+            json!({ "max_approved": "1", "keep_identity": "yes" }),
+            true,
+        )
+        .await;
+        // Another organisation's approvals do not count for acme's people.
+        let globex = tenant(&server, "globex").await;
+        globex.flow("limited", json!({}), false).await;
+
+        let first = acme.request("limited", json!({ "reason": "one" })).await;
+        assert_eq!(first["run"]["status"], "requested", "{}", database.kind);
+        let id = run_id(&first);
+        let (status, approved) = acme
+            .admin
+            .post(&format!("/runs/{id}/approve"), json!({}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{approved}");
+        assert_eq!(approved["run"]["status"], "escalated", "{approved:#}");
+
+        let second = acme.request("limited", json!({ "reason": "two" })).await;
+        assert_eq!(
+            second["ignored"]["message"], "You already have 1 approved requests of limited.",
+            "{second:#}"
+        );
+        assert_eq!(second["run"]["status"], "cancelled");
+        // Bob has none approved: his request goes through.
+        let (status, bobs) = acme
+            .other_member
+            .post(
+                "/events/request",
+                json!({ "flow": "limited", "flow_inputs": { "reason": "mine" } }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{bobs}");
+        assert_eq!(bobs["run"]["status"], "requested", "{bobs:#}");
+
+        // `after_escalate` kept an identity on the requester, audited as the plugin's.
+        let (_, users) = acme.admin.get("/users").await;
+        let ann = users
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|user| user["email"] == "ann@acme.test")
+            .unwrap();
+        let identities = ann["identities"].as_array().unwrap();
+        let echo: Vec<&Value> = identities
+            .iter()
+            .filter(|identity| identity["service"] == "echo")
+            .collect();
+        assert_eq!(echo.len(), 1, "{ann:#}");
+        assert_eq!(
+            echo[0]["external_id"],
+            format!("E-{}", ann["id"].as_str().unwrap())
+        );
+        let (_, audit) = acme.admin.get("/audit").await;
+        let by_plugin = audit["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|event| event["kind"] == "user.updated" && event["data"]["by"] == "plugin")
+            .count();
+        assert_eq!(by_plugin, 1, "{audit:#}");
+    }
+}

@@ -856,12 +856,12 @@ impl Directory for FakeDirectory {
 async fn the_users_import_reaches_the_sessions_directory_only() {
     let host = host();
     let echo = load(&host, "echo-plugin").await;
-    let prompt = event(Step::Prompt, &[("max_approved", "2")]);
+    let request = event(Step::Request, &[("max_approved", "2")]);
 
     // Without a directory (as `assent plugin call` runs), the call fails and says why.
     let mut bare = echo.session().await.unwrap();
     let error = bare
-        .on(Step::Prompt, &prompt)
+        .on(Step::Request, &request)
         .await
         .expect_err("no directory");
     let CallFailure::Plugin(plugin_error) = &error.cause else {
@@ -894,10 +894,10 @@ async fn the_users_import_reaches_the_sessions_directory_only() {
             .await
             .unwrap()
             .with_directory(directory.clone());
-        assert_eq!(session.on(Step::Prompt, &prompt).await.unwrap(), expected);
+        assert_eq!(session.on(Step::Request, &request).await.unwrap(), expected);
         let queries = directory.queries.lock().unwrap();
         assert_eq!(queries.len(), 1);
-        assert_eq!(queries[0].user_id, prompt.user.id);
+        assert_eq!(queries[0].user_id, request.user.id);
         assert_eq!(queries[0].event, Step::Approve);
         assert_eq!(queries[0].flow.as_deref(), Some("approval"));
         assert!(!queries[0].include_errored);

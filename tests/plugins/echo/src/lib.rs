@@ -9,7 +9,7 @@
 //! - `fail`: the handler whose name it holds returns a plugin error;
 //! - `timeout_last`: the final notification (to the requester) times out too;
 //! - `requesters`: comma-separated emails; `on_prompt` ignores anyone else, naming them;
-//! - `max_approved`: `on_prompt` ignores a requester with that many approved requests of this
+//! - `max_approved`: `on_request` ignores a requester with that many approved requests of this
 //!   flow already (counted by the host, `users::event_count`);
 //! - `keep_identity`: `after_escalate` keeps `echo:E-<user id>` as the requester's identity;
 //! - `hidden_flows`: comma-separated flow names `get_flows` does not offer;
@@ -137,6 +137,9 @@ impl Plugin for Echo {
                 ))));
             }
         }
+        decide("on_prompt", event)
+    }
+    fn on_request(event: &Event) -> Result<Outcome> {
         if let Some(max) = event
             .var("max_approved")
             .and_then(|max| max.parse::<u64>().ok())
@@ -151,9 +154,6 @@ impl Plugin for Echo {
                 ))));
             }
         }
-        decide("on_prompt", event)
-    }
-    fn on_request(event: &Event) -> Result<Outcome> {
         decide("on_request", event)
     }
     fn on_approve(event: &Event) -> Result<Outcome> {
