@@ -359,6 +359,80 @@ async fn deploys_use_the_sdk_as_sym_names_it() {
     assert_eq!(body["run"]["status"], "escalated", "{body:#}");
 }
 
+/// A Sym flow that asks the host about people: approvals counted from the audit log, an
+/// approver added by email, an identity kept on the requester.
+#[tokio::test]
+async fn request_limits_ask_the_host_about_people() {
+    let database = sqlite_database();
+    let server = start(&database).await;
+    let acme = tenant(&server, "acme").await;
+    let plugin = upload(&acme.admin, "examples/python/request-limits/impl.py").await;
+    flow(
+        &acme.admin,
+        "limited",
+        json!({
+            "plugin": plugin,
+            "fields": [],
+            "vars": { "approver": "lead@partner.test", "weekly_limit": "1" },
+        }),
+    )
+    .await;
+
+    let first = request(
+        &acme.member,
+        json!({ "flow": "limited", "flow_inputs": {} }),
+    )
+    .await;
+    assert_eq!(first["run"]["status"], "requested", "{first:#}");
+    // The approver was added to the organisation by email, and only they may approve.
+    let (_, users) = acme.admin.get("/users").await;
+    let people = users.as_array().unwrap();
+    let lead = people
+        .iter()
+        .find(|user| user["email"] == "lead@partner.test")
+        .expect("the approver was added");
+    assert_eq!(lead["role"], "member");
+    let ann = people
+        .iter()
+        .find(|user| user["email"] == "ann@acme.test")
+        .unwrap();
+    let tickets: Vec<&Value> = ann["identities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|identity| identity["service"] == "tickets")
+        .collect();
+    assert_eq!(
+        tickets,
+        [&json!({ "service": "tickets", "external_id": "T-ann", "service_id": "helpdesk" })]
+    );
+    let path = format!("/runs/{}/approve", id(&first));
+    let (status, refused) = acme.other_member.post(&path, json!({})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused:#}");
+    let (status, token) = acme
+        .admin
+        .post(
+            "/tokens",
+            json!({ "email": "lead@partner.test", "name": "lead" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{token}");
+    let lead = acme.admin.with_token(token["token"].as_str().unwrap());
+    let (_, approved) = lead.post(&path, json!({})).await;
+    assert_eq!(approved["run"]["status"], "escalated", "{approved:#}");
+
+    // One approved this week is the limit: the next request is turned away, saying why.
+    let second = request(
+        &acme.member,
+        json!({ "flow": "limited", "flow_inputs": {} }),
+    )
+    .await;
+    assert_eq!(
+        second["ignored"]["message"], "You have had 1 requests approved this week; the limit is 1.",
+        "{second:#}"
+    );
+}
+
 /// Destination timeouts in a legacy `get_approvers` answer are not yet carried to the host:
 /// the request fails saying so and what to write instead, rather than never timing out.
 #[tokio::test]
@@ -461,9 +535,9 @@ fn the_build_refuses_what_cannot_work_and_says_where() {
              integration (`sym.sdk.integrations.okta`), which Assent does not provide yet",
         ),
         (
-            "counts.py",
-            "def get_permissions(event):\n    return event.user.get_event_count('request')\n",
-            "counts.py:2: `event.user.get_event_count`: needs counts of a user's past requests",
+            "messages.py",
+            "from sym.sdk.integrations import slack\n\ndef get_permissions(event):\n    slack.send_message(slack.channel('#x'), 'hi')\n",
+            "messages.py:4: `slack.send_message`: needs Slack messages from a plugin",
         ),
         (
             "environment.py",

@@ -57,7 +57,7 @@ impl PythonToolchain {
         PythonToolchain {
             venv,
             sdk: root.join("sdk-guest/python"),
-            wit: root.join("wit/0.1.0"),
+            wit: root.join("wit/0.2.0"),
         }
     }
 

@@ -105,7 +105,7 @@ def user_from(user):
         first_name=user.first_name,
         last_name=user.last_name,
         role=_ROLES.get(user.role, "member"),
-        identities=[UserIdentity(i.service, i.external_id) for i in user.identities],
+        identities=[UserIdentity(i.service, i.external_id, i.service_id) for i in user.identities],
     )
 
 
@@ -140,7 +140,11 @@ def event_from(event):
     converted = Event(
         name=_STEP_NAMES[event.name],
         user=user_from(event.user),
-        payload=Payload({name: value_from(v) for name, v in event.payload.fields}, event.payload.timestamp),
+        payload=Payload(
+            {name: value_from(v) for name, v in event.payload.fields},
+            event.payload.timestamp,
+            event.payload.message,
+        ),
         flow=Flow(event.flow.name, event.flow.label, dict(event.flow.vars), list(event.flow.fields)),
         run=Run(
             id=event.run.id,

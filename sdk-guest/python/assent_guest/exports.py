@@ -1,13 +1,16 @@
 """The contract's exports, answered by the author's module (see `assent_guest.register`)."""
 
 import assent_guest as g
+# Imported here so the build bundles it: `sym.sdk` reaches the host's services through it,
+# importing it only when a handler first asks.
+from assent_guest import host  # noqa: F401
 from wit_world import exports
 from wit_world.imports import types as t
 
 
 class Meta(exports.Meta):
     def describe(self):
-        return t.Manifest(sdk=g.SDK, handlers=g.handlers())
+        return t.Manifest(sdk=g.SDK, handlers=g.handlers(), prefetch_fields=[], on_change_fields=[])
 
 
 def _reducer(name, event, convert):
@@ -30,6 +33,16 @@ class Flow(exports.Flow):
 
     def get_timeout(self, event):
         return _reducer("get_timeout", event, lambda answer: None if answer is None else int(answer))
+
+    # The form handlers are never in this SDK's manifest yet, so the host never calls them.
+    def get_flows(self, user, flows, vars):
+        raise g.fail(NotImplementedError("get_flows is not supported by this SDK yet"))
+
+    def prefetch(self, field, event):
+        raise g.fail(NotImplementedError("prefetch is not supported by this SDK yet"))
+
+    def on_change(self, field, user, form):
+        raise g.fail(NotImplementedError("on_change is not supported by this SDK yet"))
 
     def on_step(self, step, event):
         fn = g.function("on_" + g.step_name(step))

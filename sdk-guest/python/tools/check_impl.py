@@ -41,10 +41,8 @@ NOT_PROVIDED_MODULES = {
         "knowbe4": "KnowBe4",
         "onelogin": "OneLogin",
         "boundary": "Boundary",
-        "sym": "Sym user directory",
     }.items()
 }
-NOT_PROVIDED_MODULES["sym.sdk.utils"] = "Sym's stored identities (`sym.sdk.utils.persist_user_identity`)"
 NOT_PROVIDED_MODULES["sym.sdk.resource"] = "Sym's resource names (`sym.sdk.resource.SRN`)"
 # Functions reached as attributes (`slack.send_message(...)`, `event.user.get_event_count(...)`).
 NOT_PROVIDED_CALLS = {
@@ -54,15 +52,12 @@ NOT_PROVIDED_CALLS = {
     "users_in_channel": "Slack channel membership (`slack.users_in_channel`)",
     "is_user_in_group": "Slack user-group membership (`slack.is_user_in_group`)",
     "list_users": "Slack user listings (`slack.list_users`)",
-    "get_event_count": "counts of a user's past requests (`User.get_event_count`)",
-    "persist_user_identity": "stored identities (`persist_user_identity`)",
-    "get_or_create_user_by_email": "Sym's user directory (`get_or_create_user_by_email`)",
-    "get_or_create_users_by_emails": "Sym's user directory (`get_or_create_users_by_emails`)",
     "retrieve_value": "secrets (`Secret.retrieve_value`)",
     "flow.environment": "environments and their integrations (`event.flow.environment`)",
 }
 # Names that are Sym functions even when called bare (imported into the file's namespace).
-NOT_PROVIDED_NAMES = {"persist_user_identity", "get_or_create_user_by_email", "get_or_create_users_by_emails"}
+# (None today: the user directory's functions are provided.)
+NOT_PROVIDED_NAMES = set()
 
 
 def imports(node):

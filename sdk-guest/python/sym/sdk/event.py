@@ -25,8 +25,10 @@ class Run:
 
 
 class Payload:
-    def __init__(self, fields=None, timestamp=""):
+    def __init__(self, fields=None, timestamp="", message=None):
         self.fields = dict(fields or {})
+        # The text an approver added to their decision, when the flow asks for one.
+        self.message = message
         try:
             self.timestamp = datetime.fromisoformat(timestamp)
         except (TypeError, ValueError):

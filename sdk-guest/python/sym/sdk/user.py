@@ -50,6 +50,14 @@ class User:
         """`bot` or `normal`: a person's username is their email, a bot's a name without `@`."""
         return "normal" if "@" in (self.username or self.email) else "bot"
 
+    def get_event_count(self, event_name, since=None, until=None, filter_on="flow", include_errored=False):
+        """How many `event_name` events (e.g. "approve") the audit log holds on runs this
+        user requested, of the running flow (`filter_on="flow"`) or its target
+        (`filter_on="target"`), between `since` and `until` (datetimes)."""
+        from assent_guest import host
+
+        return host.event_count(self, event_name, since, until, filter_on, include_errored)
+
     def identity(self, service_type, service_id=None):
         """The user's identity in `service_type` (optionally one instance of it), or None."""
         for identity in self.identities.get(service_type, []):

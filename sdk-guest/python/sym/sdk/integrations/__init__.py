@@ -1,5 +1,5 @@
 """Integration helpers."""
 
-from sym.sdk.integrations import slack
+from sym.sdk.integrations import slack, sym
 
-__all__ = ["slack"]
+__all__ = ["slack", "sym"]
