@@ -94,7 +94,7 @@ fn inspect_describes_the_component() {
     );
     assert!(output.status.success(), "{}", text(&output.stderr));
     let inspection: Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(inspection["world"], "assent:flow/plugin@0.1.0");
+    assert_eq!(inspection["world"], "assent:flow/plugin@0.2.0");
     assert_eq!(
         inspection["handlers"],
         json!(["fetch_remote_identity", "escalate", "deescalate"])
