@@ -1508,3 +1508,221 @@ async fn plugins_count_past_requests_and_keep_identities() {
         assert_eq!(by_plugin, 1, "{audit:#}");
     }
 }
+
+/// The prompt fields of the form flows: `team` takes its choices from the plugin's
+/// `prefetch`, `reason` is hidden until `on_change` of `team` shows it.
+fn form_flow(echo: &str, team_prefetch: &str) -> Value {
+    json!({
+        "label": "Team access",
+        "vars": { "channels": "#access", "team_options": "db:Databases,web:Web" },
+        "fields": [
+            { "name": team_prefetch, "type": "string", "required": true, "prefetch": true },
+            { "name": "reason", "type": "string", "visible": false },
+        ],
+        "plugin": echo,
+    })
+}
+
+fn field<'a>(form: &'a Value, name: &str) -> &'a Value {
+    form["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|field| field["name"] == name)
+        .unwrap_or_else(|| panic!("no field `{name}` in {form:#}"))
+}
+
+/// The form a person is shown comes from the flow's plugin (`prefetch` fills choices,
+/// `on_change` shows and requires fields), and a request through the API is held to the
+/// form its own values produce.
+#[tokio::test]
+async fn forms_are_filled_by_the_plugin_and_requests_are_held_to_them() {
+    for database in test_databases().await {
+        let server = start(&database).await;
+        let acme = tenant(&server, "acme").await;
+        let (status, body) = acme
+            .admin
+            .put("/flows/teams", form_flow(&acme.echo, "team"))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+
+        let (status, form) = acme.member.get("/flows/teams/form").await;
+        assert_eq!(status, StatusCode::OK, "{form}");
+        assert_eq!(
+            field(&form, "team")["allowed_values"],
+            json!([{ "value": "db", "label": "Databases" }, { "value": "web", "label": "Web" }])
+        );
+        assert_eq!(form["on_change"], json!(["team"]));
+        assert_eq!(field(&form, "reason")["visible"], false);
+
+        // Choosing `db` shows `reason` and requires it.
+        let (status, changed) = acme
+            .member
+            .post("/flows/teams/form", json!({ "values": { "team": "db" } }))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{changed}");
+        assert_eq!(
+            field(&changed, "team")["value"],
+            json!({ "type": "string", "value": "db" })
+        );
+        let reason = field(&changed, "reason");
+        assert_eq!(
+            (&reason["visible"], &reason["required"]),
+            (&json!(true), &json!(true))
+        );
+
+        // Requests meet the same rules.
+        let refusal = |inputs: Value| {
+            let member = &acme.member;
+            async move {
+                let (status, body) = member
+                    .post(
+                        "/events/request",
+                        json!({ "flow": "teams", "flow_inputs": inputs }),
+                    )
+                    .await;
+                assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+                body["error"]["message"].as_str().unwrap().to_owned()
+            }
+        };
+        assert!(
+            refusal(json!({ "team": "ops" }))
+                .await
+                .contains("`team` must be one of db, web, not `ops`")
+        );
+        assert!(
+            refusal(json!({ "team": "db" }))
+                .await
+                .contains("`reason` is required")
+        );
+        let web = acme.request("teams", json!({ "team": "web" })).await;
+        assert_eq!(web["run"]["status"], "requested", "{}", database.kind);
+        let db = acme
+            .request("teams", json!({ "team": "db", "reason": "migration" }))
+            .await;
+        assert_eq!(db["run"]["status"], "requested");
+
+        // A field that says its plugin fetches its choices must be one the plugin fetches.
+        let (status, refused) = acme
+            .admin
+            .put("/flows/regions", form_flow(&acme.echo, "region"))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+        assert_eq!(refused["error"]["code"], "invalid_flow");
+        assert!(
+            refused["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("field `region` has `prefetch` set, but plugin"),
+            "{refused}"
+        );
+
+        // A flow `on_prompt` withholds has no form for that person.
+        acme.flow(
+            "payroll",
+            json!({ "on_prompt": "deny:Payroll access is requested from HR." }),
+            false,
+        )
+        .await;
+        let (status, withheld) = acme.member.get("/flows/payroll/form").await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{withheld}");
+        assert_eq!(withheld["error"]["code"], "not_offered");
+        assert_eq!(
+            withheld["error"]["message"],
+            "Payroll access is requested from HR."
+        );
+        let (status, _) = acme.member.get("/flows/nope/form").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        server.abort();
+    }
+}
+
+fn names(flows: &Value) -> Vec<&str> {
+    flows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|flow| flow["name"].as_str().unwrap())
+        .collect()
+}
+
+/// The organisation's flows filter (Sym's `sym_flows_filter`): its `get_flows` decides which
+/// flows each person is offered; a filter that fails offers nothing.
+#[tokio::test]
+async fn the_flows_filter_decides_what_each_person_is_offered() {
+    for database in test_databases().await {
+        let server = start(&database).await;
+        let acme = tenant(&server, "acme").await;
+        for name in ["alpha", "beta", "gamma"] {
+            acme.flow(name, json!({}), false).await;
+        }
+        let offered = || async {
+            let (status, flows) = acme.member.get("/flows?offered=true").await;
+            assert_eq!(status, StatusCode::OK, "{flows}");
+            flows
+        };
+        assert_eq!(names(&offered().await), ["alpha", "beta", "gamma"]);
+        let (status, none) = acme.admin.get("/flows-filter").await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{none}");
+
+        let filter = json!({ "plugin": acme.echo, "vars": { "hidden_flows": "beta" } });
+        let (status, refused) = acme.member.put("/flows-filter", filter.clone()).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+        let (status, set) = acme.admin.put("/flows-filter", filter).await;
+        assert_eq!(status, StatusCode::OK, "{set}");
+        assert_eq!(set["vars"]["hidden_flows"], "beta");
+        assert_eq!(
+            names(&offered().await),
+            ["alpha", "gamma"],
+            "{}",
+            database.kind
+        );
+        // Every flow is still listed without `offered`; the hidden one has no form.
+        let (_, all) = acme.member.get("/flows").await;
+        assert_eq!(names(&all), ["alpha", "beta", "gamma"]);
+        let (status, hidden) = acme.member.get("/flows/beta/form").await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{hidden}");
+        assert_eq!(
+            hidden["error"]["message"],
+            "flow `beta` is not offered to you"
+        );
+
+        let (status, failing) = acme
+            .admin
+            .put(
+                "/flows-filter",
+                json!({ "plugin": acme.echo, "vars": { "fail": "get_flows" } }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{failing}");
+        assert_eq!(names(&offered().await), Vec::<&str>::new());
+
+        let (status, missing) = acme
+            .admin
+            .put("/flows-filter", json!({ "plugin": "0".repeat(64) }))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{missing}");
+        assert!(
+            missing["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("is not uploaded; upload it first"),
+            "{missing}"
+        );
+
+        let (status, _) = acme.admin.delete("/flows-filter").await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        assert_eq!(names(&offered().await), ["alpha", "beta", "gamma"]);
+        let (status, _) = acme.admin.delete("/flows-filter").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (_, audit) = acme.admin.get("/audit").await;
+        let changes = audit["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|event| event["kind"] == "flows_filter.updated")
+            .count();
+        assert_eq!(changes, 3, "two filters set, one removed");
+        server.abort();
+    }
+}

@@ -1655,3 +1655,154 @@ async fn a_denial_while_the_card_is_posted_still_updates_it() {
         world.server.abort();
     }
 }
+
+fn selected(value: &str) -> Value {
+    json!({ "value": { "type": "static_select",
+        "selected_option": { "text": { "type": "plain_text", "text": value }, "value": value } } })
+}
+
+fn block_ids(view: &Value) -> Vec<&str> {
+    view["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|block| block["block_id"].as_str())
+        .collect()
+}
+
+/// The modal as Sym shows it: "Loading…" while the flow's plugin fetches a field's choices,
+/// then the form; a change to a field the plugin's `on_change` answers updates the modal
+/// (`views.update`); the submission is held to the form it showed. The flows filter decides
+/// what the picker lists.
+#[tokio::test]
+async fn the_modal_loads_choices_and_changes_as_it_is_filled_in() {
+    let database = sqlite_database();
+    let world = World::new(&database, "forms").await;
+    let (status, body) = world
+        .tenant
+        .admin
+        .put(
+            "/flows/teams",
+            json!({
+                "label": "Team access",
+                "vars": { "channels": "#access", "team_options": "db:Databases,web:Web" },
+                "fields": [
+                    { "name": "team", "type": "string", "required": true, "prefetch": true },
+                    { "name": "reason", "type": "string", "visible": false },
+                ],
+                "params": { "additional_header_text": "*Ask for the least you need.*" },
+                "plugin": world.tenant.echo,
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    let (status, reply) = world
+        .sender
+        .command("T0ACME", "U0ANN", "C0GENERAL", "req teams")
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    let opened = world.slack.calls("views.open");
+    assert_eq!(opened.len(), 1, "{reply}");
+    assert!(
+        opened[0].body["view"].to_string().contains("Loading…"),
+        "{:#}",
+        opened[0].body
+    );
+    let updates = world.slack.wait_for("views.update", 1, WAIT).await;
+    assert_eq!(updates.len(), 1, "{:#?}", world.slack.all_calls());
+    assert_eq!(updates[0].body["view_id"], "V0FAKE");
+    let form = updates[0].body["view"].clone();
+    assert_eq!(form["callback_id"], "assent_request");
+    assert_eq!(
+        form["blocks"][0]["text"]["text"],
+        "*Ask for the least you need.*"
+    );
+    assert_eq!(block_ids(&form), ["team"], "{form:#}");
+    let team = &form["blocks"][1];
+    assert_eq!(team["dispatch_action"], true);
+    let labels: Vec<&str> = team["element"]["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|option| option["text"]["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["Databases", "Web"]);
+
+    // Choosing `db` shows `reason`, required.
+    let (status, _) = world
+        .sender
+        .change(
+            "T0ACME",
+            "U0ANN",
+            &form,
+            "team",
+            json!({ "team": selected("db") }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let updates = world.slack.wait_for("views.update", 2, WAIT).await;
+    assert_eq!(updates.len(), 2, "{:#?}", world.slack.all_calls());
+    let changed = updates[1].body["view"].clone();
+    assert_eq!(block_ids(&changed), ["team", "reason"], "{changed:#}");
+    assert_eq!(changed["blocks"][2]["optional"], false);
+
+    // Submitted without a reason: the error goes beside it.
+    let (status, answer) = world
+        .sender
+        .submit(
+            "T0ACME",
+            "U0ANN",
+            &changed,
+            json!({ "team": selected("db") }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(answer["response_action"], "errors", "{answer}");
+    assert_eq!(answer["errors"]["reason"], "Reason is required");
+    let mut values = json!({ "team": selected("db") });
+    values["reason"] = reason("schema migration")["reason"].clone();
+    let (status, answer) = world
+        .sender
+        .submit("T0ACME", "U0ANN", &changed, values)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(answer["response_action"], "clear", "{answer}");
+    let card = world.card_in("#access").await;
+    assert!(card.body.to_string().contains("schema migration"));
+
+    // A flows filter hides `teams` from Ann's picker, and from `req teams`.
+    world
+        .tenant
+        .flow("prod-db", json!({ "channels": "#access" }), false)
+        .await;
+    let (status, body) = world
+        .tenant
+        .admin
+        .put(
+            "/flows-filter",
+            json!({ "plugin": world.tenant.echo, "vars": { "hidden_flows": "teams" } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, reply) = world
+        .sender
+        .command("T0ACME", "U0ANN", "C0GENERAL", "req")
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    let picker = world.slack.calls("views.open").pop().unwrap();
+    assert_eq!(picker.body["view"]["callback_id"], "assent_pick");
+    let offered: Vec<&str> = picker.body["view"]["blocks"][0]["element"]["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|option| option["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(offered, ["prod-db"]);
+    let (_, reply) = world
+        .sender
+        .command("T0ACME", "U0ANN", "C0GENERAL", "req teams")
+        .await;
+    assert_eq!(reply["text"], "`teams` is not offered to you.", "{reply}");
+    world.server.abort();
+}

@@ -81,6 +81,11 @@ impl Api {
             .await
     }
 
+    pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
+        self.send(self.client.delete(format!("{}{path}", self.base)))
+            .await
+    }
+
     pub async fn upload(&self, bytes: Vec<u8>) -> (StatusCode, Value) {
         self.send(
             self.client

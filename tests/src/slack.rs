@@ -457,6 +457,39 @@ impl SlackSender {
         .await
     }
 
+    /// `user` changes field `block_id` of the open modal `view`, which then holds `values`
+    /// (Slack sends a field with `dispatch_action` as a block action, the modal's state inside
+    /// `view.state`).
+    pub async fn change(
+        &self,
+        team: &str,
+        user: &str,
+        view: &Value,
+        block_id: &str,
+        values: Value,
+    ) -> (u16, Value) {
+        let mut view = view.clone();
+        view["id"] = json!("V0FAKE");
+        view["team_id"] = json!(team);
+        view["hash"] = json!("1700000000.hash");
+        view["state"] = json!({ "values": values });
+        let action = values[block_id]["value"].clone();
+        self.interaction(&json!({
+            "type": "block_actions",
+            "team": { "id": team, "domain": "acme" },
+            "user": { "id": user, "username": user, "team_id": team },
+            "api_app_id": "A0ASSENT",
+            "trigger_id": "1337.45.trigger",
+            "container": { "type": "view", "view_id": "V0FAKE" },
+            "view": view,
+            "actions": [ {
+                "type": action["type"], "action_id": "value", "block_id": block_id,
+                "selected_option": action["selected_option"], "action_ts": "1700000000.2"
+            } ]
+        }))
+        .await
+    }
+
     /// `user` submits `view` (as opened) with `values` as the modal state.
     pub async fn submit(
         &self,

@@ -134,7 +134,7 @@ pub fn check_inputs(
     }
 }
 
-fn check_field(field: &PromptField, input: &Value) -> Result<FieldValue, FieldError> {
+pub(crate) fn check_field(field: &PromptField, input: &Value) -> Result<FieldValue, FieldError> {
     let name = &field.name;
     let wrong = |expected: &'static str, value: &Value| FieldError::WrongType {
         field: name.clone(),

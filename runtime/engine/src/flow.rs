@@ -46,6 +46,12 @@ pub enum FlowError {
     DuplicateField(String),
     #[error("a default does not fit its field: {0}")]
     BadDefault(String),
+    #[error(
+        "field `{field}` has `prefetch` set, but plugin `{plugin}` does not prefetch it; give the plugin a prefetch for `{field}` (Python: `@prefetch(field_name=\"{field}\")`) or leave `prefetch` out"
+    )]
+    NotPrefetched { field: String, plugin: String },
+    #[error("plugin `{0}` has no `get_flows`, so it cannot filter flows")]
+    NotAFlowsFilter(String),
 }
 
 /// Whether `name` is usable as a flow's name: 1 to 63 letters, digits, `-` and `_`.

@@ -26,6 +26,7 @@
 
 pub mod fields;
 pub mod flow;
+pub mod form;
 pub mod notice;
 pub mod permissions;
 pub mod resolve;

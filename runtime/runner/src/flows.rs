@@ -2,11 +2,11 @@
 //! /flows/{name}`), the demo organisation and configuration files alike, so a flow that one
 //! of them would refuse cannot arrive through another.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
-use assent_engine::flow::{FlowDefinition, validate};
-use assent_store::{EventKind, FlowRecord, NewEvent, NewFlow, PluginRecord};
+use assent_engine::flow::{FlowDefinition, FlowError, validate};
+use assent_store::{EventKind, FlowRecord, FlowsFilter, NewEvent, NewFlow, PluginRecord};
 use assent_types::{Handler, User};
 use serde_json::json;
 
@@ -91,6 +91,24 @@ impl Runner {
                 .find(|record| record.hash == hash)
                 .map(handlers)
         })?;
+        // Choices a field says its plugin fetches must be ones the plugin can fetch.
+        if definition.fields.iter().any(|field| field.prefetch) {
+            let plugin = self
+                .plugins
+                .get(&self.store, org_id, &definition.plugin)
+                .await?;
+            if let Some(missing) = definition
+                .fields
+                .iter()
+                .find(|field| field.prefetch && !plugin.prefetch_fields().contains(&field.name))
+            {
+                return Err(FlowError::NotPrefetched {
+                    field: missing.name.clone(),
+                    plugin: definition.plugin.clone(),
+                }
+                .into());
+            }
+        }
         let environment = definition.environment.as_deref().unwrap_or("main");
         let environment_id = self.store.ensure_environment(org_id, environment).await?;
         let flow = self
@@ -116,5 +134,51 @@ impl Runner {
         );
         self.store.append(org_id, &[event]).await?;
         Ok(flow)
+    }
+
+    /// Makes plugin `hash` (with `vars`) the organisation's flows filter: its `get_flows`
+    /// decides which flows each person is offered, as Sym's `sym_flows_filter` does.
+    pub async fn put_flows_filter(
+        &self,
+        org_id: &str,
+        actor: Option<&User>,
+        hash: &str,
+        vars: BTreeMap<String, String>,
+    ) -> Result<FlowsFilter, RuntimeError> {
+        let record = self
+            .store
+            .plugin(org_id, hash)
+            .await?
+            .ok_or_else(|| FlowError::PluginMissing(hash.to_owned()))?;
+        if !handlers(&record).contains(&Handler::GetFlows) {
+            return Err(FlowError::NotAFlowsFilter(hash.to_owned()).into());
+        }
+        let filter = self.store.put_flows_filter(org_id, hash, &vars).await?;
+        let event = NewEvent::org(
+            EventKind::FlowsFilterUpdated,
+            actor,
+            json!({ "plugin": hash, "vars": vars }),
+        );
+        self.store.append(org_id, &[event]).await?;
+        Ok(filter)
+    }
+
+    /// Removes the organisation's flows filter: everyone is offered every flow their
+    /// `on_prompt` allows. `false` when there was none.
+    pub async fn delete_flows_filter(
+        &self,
+        org_id: &str,
+        actor: Option<&User>,
+    ) -> Result<bool, RuntimeError> {
+        let deleted = self.store.delete_flows_filter(org_id).await?;
+        if deleted {
+            let event = NewEvent::org(
+                EventKind::FlowsFilterUpdated,
+                actor,
+                json!({ "plugin": null }),
+            );
+            self.store.append(org_id, &[event]).await?;
+        }
+        Ok(deleted)
     }
 }

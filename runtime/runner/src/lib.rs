@@ -6,6 +6,8 @@
 //! here cannot be skipped by a handler, because handlers only read from the store.
 //!
 //! The rooms, in the order a request meets them:
+//! - `form`: what a person is offered (`on_prompt`, the flows filter) and a flow's form as
+//!   they fill it in (`prefetch`, `on_change`);
 //! - [`request`]: a new request — inputs checked and completed, the plugin's plan (where the
 //!   request goes, how long it waits), `on_prompt` for the request form;
 //! - [`step`]: every step of a run as one pipeline, *choose → authorize → hooks → apply →
@@ -30,6 +32,7 @@ mod directory;
 mod error;
 mod failure;
 pub mod flows;
+mod form;
 pub mod idempotency;
 mod jobs;
 pub mod notify;
@@ -51,10 +54,11 @@ pub use assent_engine::{FlowDefinition, FlowError};
 pub use context::system_user;
 pub use error::RuntimeError;
 pub use flows::InstalledPlugin;
+pub use form::{FLOWS_FILTER, Form, FormAnswer, OfferFailure, Offered, PromptAnswer};
 pub use notify::{Delivery, Notifier};
 pub use plugins::{Plugins, TenantSession};
 pub use reads::Reads;
-pub use request::{NewRequest, PromptAnswer};
+pub use request::NewRequest;
 pub use step::{Action, StepResult};
 pub use timers::WorkerConfig;
 

@@ -3,8 +3,8 @@
 //! methods, so no handler can skip a rule the runner keeps.
 
 use assent_store::{
-    AuditEvent, AuditPage, FlowRecord, Job, Organization, PluginRecord, Principal, RunRecord,
-    SlackWorkspace, Store, StoreError,
+    AuditEvent, AuditPage, FlowRecord, FlowsFilter, Job, Organization, PluginRecord, Principal,
+    RunRecord, SlackWorkspace, Store, StoreError,
 };
 use assent_types::User;
 
@@ -33,6 +33,8 @@ reads! {
     fn flows(org_id: &str) -> Vec<FlowRecord>;
     /// The flow's latest version.
     fn flow(org_id: &str, name: &str) -> Option<FlowRecord>;
+    /// The organisation's flows filter, if it has one.
+    fn flows_filter(org_id: &str) -> Option<FlowsFilter>;
     fn plugins(org_id: &str) -> Vec<PluginRecord>;
     fn plugin(org_id: &str, hash: &str) -> Option<PluginRecord>;
     fn users(org_id: &str) -> Vec<User>;

@@ -3,16 +3,16 @@
 
 use std::collections::BTreeMap;
 
-use assent_engine::{FieldError, FlowPlan, RunStatus, Trigger, check_inputs, permissions};
+use assent_engine::{FieldError, FlowPlan, RunStatus, Trigger, check_inputs, form, permissions};
 use assent_plugin_host::CallError;
 use assent_store::{FlowRecord, RunBody, RunRecord, new_id, now_millis};
 use assent_types::{
-    Channel, ChannelType, Destination, Event, FieldValue, Handler, HookOutcome, Notification,
-    Payload, RequestPermission, Run, Step, User,
+    Channel, Destination, Event, FieldValue, Handler, Notification, RequestPermission, Run, Step,
+    User,
 };
 use serde_json::Value;
 
-use crate::context::{FlowContext, event_for, flow_of, now_rfc3339};
+use crate::context::{FlowContext, event_for};
 use crate::plugins::TenantSession;
 use crate::step::{Advance, Attempt, StepResult, legacy_permissions};
 use crate::{Runner, RuntimeError};
@@ -30,14 +30,6 @@ pub struct NewRequest {
     pub source: Channel,
     /// The Slack workspace (team id) it was made in, if it came from Slack.
     pub slack_team: Option<String>,
-}
-
-/// What `on_prompt` said about showing a flow's request form to someone.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PromptAnswer {
-    Offer,
-    /// The hook ignored or denied the prompt; its message, if any, is for the person.
-    Withhold(Option<String>),
 }
 
 impl Runner {
@@ -64,15 +56,41 @@ impl Runner {
                 allowed: flow.params.allowed_sources.unwrap_or_default(),
             });
         }
-        let mut fields =
-            check_inputs(&flow.fields, &request.inputs).map_err(RuntimeError::InvalidInputs)?;
-        self.complete_fields(org_id, &flow, &mut fields).await?;
         let context = self.context(org_id, flow).await?;
+        // The request is held to the form its values produce (prefetched choices, what
+        // `on_change` required or hid), as the requester would have seen it.
+        let mut session = None;
+        let form = self
+            .fill_form(
+                org_id,
+                &context.flow,
+                &context.plugin,
+                &request.requester,
+                &request.inputs,
+                &mut session,
+            )
+            .await
+            .map_err(RuntimeError::Plugin)?;
+        let held_to = form::as_prompt_fields(&form, &context.flow.fields);
+        let mut fields =
+            check_inputs(&held_to, &request.inputs).map_err(RuntimeError::InvalidInputs)?;
+        self.complete_fields(org_id, &context.flow, &mut fields)
+            .await?;
         let mut draft = draft_run(org_id, &context.flow, &request, fields);
+        draft.body.shown_fields = Some(
+            held_to
+                .iter()
+                .filter(|field| field.visible)
+                .map(|field| field.name.clone())
+                .collect(),
+        );
 
-        let mut session = match self.session(org_id, &context.plugin).await {
-            Ok(session) => session,
-            Err(error) => return self.fail_new(&context, draft, Step::Request, &error).await,
+        let mut session = match session {
+            Some(session) => session,
+            None => match self.session(org_id, &context.plugin).await {
+                Ok(session) => session,
+                Err(error) => return self.fail_new(&context, draft, Step::Request, &error).await,
+            },
         };
         let event = event_for(Step::Request, &request.requester, &context.flow, &draft);
         match plan_request(&context, &mut session, &event).await {
@@ -95,64 +113,6 @@ impl Runner {
             // A new run's id is fresh; nobody else can have written it.
             Advance::Lost => Err(RuntimeError::Busy),
         }
-    }
-
-    /// Asks `flow`'s `on_prompt` hook whether `user` is offered its request form (the Slack
-    /// picker lists only offered flows). A flow without the hook is offered to everyone who
-    /// may request at all. `on_prompt` decides what a person is shown, not what they may
-    /// ask for: a request that arrives anyway still meets `on_request` and the permissions.
-    ///
-    /// A flow whose `allowed_sources` leaves out `source` is withheld, saying so.
-    pub async fn prompt(
-        &self,
-        org_id: &str,
-        flow: &FlowRecord,
-        user: &User,
-        source: ChannelType,
-    ) -> Result<PromptAnswer, RuntimeError> {
-        permissions::may_request(user)?;
-        if !flow.params.allows_source(source) {
-            let refusal = RuntimeError::SourceNotAllowed {
-                flow: flow.name.clone(),
-                from: source,
-                allowed: flow.params.allowed_sources.clone().unwrap_or_default(),
-            };
-            return Ok(PromptAnswer::Withhold(Some(refusal.to_string())));
-        }
-        let _admitted = self.plugins.admit(org_id)?;
-        // Only the flow's own plugin: the strategy has no say in what is offered.
-        let plugin = self.flow_plugin(org_id, flow).await?;
-        if !plugin.implements(Handler::On(Step::Prompt)) {
-            return Ok(PromptAnswer::Offer);
-        }
-        let mut session = self
-            .session(org_id, &plugin)
-            .await
-            .map_err(RuntimeError::Plugin)?;
-        let event = Event {
-            name: Step::Prompt,
-            user: user.clone(),
-            payload: Payload {
-                fields: BTreeMap::default(),
-                timestamp: now_rfc3339(),
-                message: None,
-            },
-            flow: flow_of(flow),
-            run: Run::default(),
-            outputs: serde_json::Map::default(),
-        };
-        let outcome = session
-            .session
-            .on(Step::Prompt, &event)
-            .await
-            .map_err(RuntimeError::Plugin)?;
-        Ok(match outcome {
-            HookOutcome::Ignore(message) | HookOutcome::Deny(message) => {
-                PromptAnswer::Withhold(message)
-            }
-            // There is no run yet to approve or move on; anything else shows the form.
-            _ => PromptAnswer::Offer,
-        })
     }
 
     /// Fills in what the inputs only name: targets' settings from the flow, and users by email.

@@ -2,7 +2,7 @@
 //! holding JSON) and Events API callbacks (JSON). Parsed only after [`crate::verify`].
 
 use serde::Deserialize;
-use slack_morphism::prelude::{SlackCommandEvent, SlackInteractionEvent};
+use slack_morphism::prelude::{SlackCommandEvent, SlackInteractionEvent, SlackViewState};
 
 /// Why an inbound body could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -24,11 +24,25 @@ struct InteractionForm {
     payload: String,
 }
 
-pub fn interaction(body: &str) -> Result<SlackInteractionEvent, InboundError> {
+/// An interaction, with the state of the modal it happened in: Slack sends a modal's
+/// values with a block action inside `view.state`, which the event's `view` does not keep.
+#[derive(Debug, Clone)]
+pub struct Interaction {
+    pub event: SlackInteractionEvent,
+    pub view_state: Option<SlackViewState>,
+}
+
+pub fn interaction(body: &str) -> Result<Interaction, InboundError> {
     let form: InteractionForm = serde_urlencoded::from_str(body)
         .map_err(|error| InboundError::Interaction(error.to_string()))?;
-    serde_json::from_str(&form.payload)
-        .map_err(|error| InboundError::Interaction(error.to_string()))
+    let payload: serde_json::Value = serde_json::from_str(&form.payload)
+        .map_err(|error| InboundError::Interaction(error.to_string()))?;
+    let view_state = payload
+        .pointer("/view/state")
+        .and_then(|state| serde_json::from_value(state.clone()).ok());
+    let event = serde_json::from_value(payload)
+        .map_err(|error| InboundError::Interaction(error.to_string()))?;
+    Ok(Interaction { event, view_state })
 }
 
 /// The Events API envelope, as far as Assent reads it.

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use assent_types::{FieldType, PromptField};
+use assent_types::{FieldOption, FieldType, FormField, PromptField};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use slack_morphism::prelude::*;
@@ -12,10 +12,16 @@ use slack_morphism::prelude::*;
 pub const PICK_CALLBACK: &str = "assent_pick";
 /// `callback_id` of a flow's request form.
 pub const REQUEST_CALLBACK: &str = "assent_request";
+/// `callback_id` of a view that only says something (loading, not offered).
+pub const NOTICE_CALLBACK: &str = "assent_notice";
 /// The picker's select; choosing a flow swaps in its form.
 pub const FLOW_ACTION: &str = "assent_flow";
 const FLOW_BLOCK: &str = "flow";
-const VALUE_ACTION: &str = "value";
+/// Every field's element; a change to a field the plugin's `on_change` answers arrives as a
+/// block action with this id and the field's name as its block id.
+pub const VALUE_ACTION: &str = "value";
+/// Slack refuses a static select with more than 100 options.
+const MAX_OPTIONS: usize = 100;
 
 /// Carried through the modal in `private_metadata`: where the request was made from.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,7 +108,7 @@ pub fn picked_flow(state: Option<&SlackViewState>) -> Option<String> {
         .map(|option| option.value.clone())
 }
 
-fn label_of(field: &PromptField) -> String {
+fn label_of(field: &FormField) -> String {
     field.label.clone().unwrap_or_else(|| {
         let mut label = field.name.replace('_', " ");
         if let Some(first) = label.get_mut(0..1) {
@@ -112,14 +118,17 @@ fn label_of(field: &PromptField) -> String {
     })
 }
 
-fn element_for(
-    field: &PromptField,
-    targets: &[String],
-) -> (SlackInputBlockElement, Option<&'static str>) {
-    let select = |values: &[String]| -> SlackInputBlockElement {
+fn element_for(field: &FormField) -> (SlackInputBlockElement, Option<&'static str>) {
+    let select = |options: &[FieldOption]| -> SlackInputBlockElement {
         SlackBlockStaticSelectElement::new()
             .with_action_id(VALUE_ACTION.into())
-            .with_options(values.iter().map(|value| option(value, value)).collect())
+            .with_options(
+                options
+                    .iter()
+                    .take(MAX_OPTIONS)
+                    .map(|choice| option(&choice.label, &choice.value))
+                    .collect(),
+            )
             .into()
     };
     let text = |multiline: bool| -> SlackInputBlockElement {
@@ -129,10 +138,14 @@ fn element_for(
             .into()
     };
     match field.field_type {
-        _ if !field.allowed_values.is_empty() && !matches!(field.field_type, FieldType::Bool) => {
+        _ if !field.allowed_values.is_empty()
+            && !matches!(
+                field.field_type,
+                FieldType::Bool | FieldType::StrList | FieldType::IntList
+            ) =>
+        {
             (select(&field.allowed_values), None)
         }
-        FieldType::Target if !targets.is_empty() => (select(targets), None),
         FieldType::String => (text(field.name == "reason"), None),
         FieldType::Target => (text(false), Some("The target's name")),
         FieldType::StrList => (text(false), Some("Separate values with commas")),
@@ -168,28 +181,39 @@ fn element_for(
     }
 }
 
-/// The form for one flow's visible prompt fields. `targets` names the flow's targets, offered
-/// as a select for target fields.
+/// The form for one flow's visible fields. A change to a field named in `on_change` is sent
+/// back at once (`dispatch_action`), so the plugin can change the form as it is filled in.
 pub fn request_form(
     flow: &FlowChoice,
-    fields: &[PromptField],
-    targets: &[String],
+    fields: &[FormField],
+    on_change: &[String],
+    header: Option<&str>,
     context: &ModalContext,
 ) -> SlackView {
-    let blocks = fields
-        .iter()
-        .filter(|field| field.visible)
-        .map(|field| {
-            let (element, hint) = element_for(field, targets);
-            let mut block = SlackInputBlock::new(plain(label_of(field)), element)
-                .with_block_id(field.name.clone().into())
-                .with_optional(!field.required);
-            if let Some(hint) = hint {
-                block = block.with_hint(plain(hint));
-            }
-            block.into()
+    let mut blocks: Vec<SlackBlock> = header
+        .filter(|text| !text.trim().is_empty())
+        .map(|text| {
+            SlackSectionBlock::new()
+                .with_text(SlackBlockText::MarkDown(SlackBlockMarkDownText::new(
+                    text.to_owned(),
+                )))
+                .into()
         })
+        .into_iter()
         .collect();
+    blocks.extend(fields.iter().filter(|field| field.visible).map(|field| {
+        let (element, hint) = element_for(field);
+        let mut block = SlackInputBlock::new(plain(label_of(field)), element)
+            .with_block_id(field.name.clone().into())
+            .with_optional(!field.required);
+        if on_change.contains(&field.name) {
+            block = block.with_dispatch_action(true);
+        }
+        if let Some(hint) = hint {
+            block = block.with_hint(plain(hint));
+        }
+        SlackBlock::from(block)
+    }));
     let context = ModalContext {
         flow: flow.name.clone(),
         ..context.clone()
@@ -201,6 +225,41 @@ pub fn request_form(
             .with_callback_id(REQUEST_CALLBACK.into())
             .with_private_metadata(context.encode()),
     )
+}
+
+/// A view that only says `text` (the form is loading, the flow is not offered), titled
+/// with the flow's label.
+pub fn notice_view(flow: &FlowChoice, text: &str, context: &ModalContext) -> SlackView {
+    let context = ModalContext {
+        flow: flow.name.clone(),
+        ..context.clone()
+    };
+    SlackView::Modal(
+        SlackModalView::new(
+            title(&flow.label),
+            vec![
+                SlackSectionBlock::new()
+                    .with_text(SlackBlockText::MarkDown(SlackBlockMarkDownText::new(
+                        text.to_owned(),
+                    )))
+                    .into(),
+            ],
+        )
+        .with_close(plain("Close"))
+        .with_callback_id(NOTICE_CALLBACK.into())
+        .with_private_metadata(context.encode()),
+    )
+}
+
+/// The input blocks (fields, by name) a modal shows.
+pub fn shown_fields(view: &SlackModalView) -> Vec<String> {
+    view.blocks
+        .iter()
+        .filter_map(|block| match block {
+            SlackBlock::Input(input) => input.block_id.as_ref().map(ToString::to_string),
+            _ => None,
+        })
+        .collect()
 }
 
 /// A submitted form read back: the inputs as the Events API takes them (Slack user fields
@@ -219,10 +278,10 @@ fn split_list(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// Reads the submitted values of `fields` from the view's state.
+/// Reads the values of `fields` the view's state holds (the fields it shows).
 pub fn read_submission(fields: &[PromptField], state: Option<&SlackViewState>) -> Submission {
     let mut submission = Submission::default();
-    for field in fields.iter().filter(|field| field.visible) {
+    for field in fields {
         let Some(value) = state
             .and_then(|state| state.values.get(&SlackBlockId::new(field.name.clone())))
             .and_then(|actions| actions.get(&SlackActionId::new(VALUE_ACTION.to_owned())))
@@ -330,12 +389,72 @@ mod tests {
         ));
     }
 
+    fn form() -> Vec<FormField> {
+        let choices = |values: &[&str]| -> Vec<FieldOption> {
+            values
+                .iter()
+                .map(|value| FieldOption {
+                    value: (*value).into(),
+                    label: (*value).into(),
+                })
+                .collect()
+        };
+        fields()
+            .into_iter()
+            .map(|field| {
+                let allowed_values = if field.field_type == FieldType::Target {
+                    choices(&["prod-db", "staging-db"])
+                } else {
+                    let values: Vec<&str> =
+                        field.allowed_values.iter().map(String::as_str).collect();
+                    choices(&values)
+                };
+                FormField {
+                    name: field.name,
+                    label: field.label,
+                    field_type: field.field_type,
+                    required: field.required,
+                    visible: field.visible,
+                    value: None,
+                    original_allowed_values: allowed_values.clone(),
+                    allowed_values,
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn on_change_fields_dispatch_and_the_header_comes_first() {
+        let view = request_form(
+            &flow(),
+            &form(),
+            &["duration".into()],
+            Some("*Read the runbook first.*"),
+            &ModalContext::default(),
+        );
+        let json = serde_json::to_value(&view).unwrap();
+        let blocks = json["blocks"].as_array().unwrap();
+        assert_eq!(blocks[0]["type"], "section");
+        assert_eq!(blocks[0]["text"]["text"], "*Read the runbook first.*");
+        let dispatching: Vec<&str> = blocks
+            .iter()
+            .filter(|block| block["dispatch_action"] == true)
+            .map(|block| block["block_id"].as_str().unwrap())
+            .collect();
+        assert_eq!(dispatching, ["duration"]);
+        let SlackView::Modal(modal) = view else {
+            panic!("not a modal")
+        };
+        assert_eq!(shown_fields(&modal).len(), blocks.len() - 1);
+    }
+
     #[test]
     fn request_form_has_an_input_per_visible_field() {
         insta::assert_json_snapshot!(request_form(
             &flow(),
-            &fields(),
-            &["prod-db".into(), "staging-db".into()],
+            &form(),
+            &[],
+            None,
             &ModalContext {
                 flow: String::new(),
                 channel: "C0REQ".into()

@@ -32,6 +32,8 @@ pub enum EventKind {
     RolledBack,
     PluginUploaded,
     FlowUpdated,
+    /// The organisation's flows filter was set or removed.
+    FlowsFilterUpdated,
     UserUpdated,
     TokenCreated,
     EnvironmentUpdated,
@@ -52,6 +54,7 @@ impl EventKind {
             EventKind::RolledBack => "rolled_back",
             EventKind::PluginUploaded => "plugin.uploaded",
             EventKind::FlowUpdated => "flow.updated",
+            EventKind::FlowsFilterUpdated => "flows_filter.updated",
             EventKind::UserUpdated => "user.updated",
             EventKind::TokenCreated => "token.created",
             EventKind::EnvironmentUpdated => "environment.updated",

@@ -39,6 +39,15 @@ pub struct FlowRecord {
     pub created_at: i64,
 }
 
+/// An organisation's flows filter (Sym's `sym_flows_filter`): the plugin whose `get_flows`
+/// decides which flows each person is offered, and the vars it gets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FlowsFilter {
+    pub plugin_hash: String,
+    pub vars: BTreeMap<String, String>,
+    pub updated_at: i64,
+}
+
 const FLOW_SELECT: &str =
     "SELECT f.id AS id, f.name AS name, f.version AS version, f.label AS label,
     e.name AS environment, f.vars AS vars, f.fields AS fields, f.params AS params,
@@ -141,5 +150,60 @@ impl Store {
         ));
         let rows = sqlx::query(sql).bind(org_id).fetch_all(&self.pool).await?;
         rows.iter().map(flow_from_row).collect()
+    }
+
+    /// The organisation's flows filter, if it has one.
+    pub async fn flows_filter(&self, org_id: &str) -> Result<Option<FlowsFilter>, StoreError> {
+        let row = sqlx::query(
+            "SELECT plugin_hash, vars, updated_at FROM flows_filters WHERE org_id = $1",
+        )
+        .bind(org_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            let vars: String = row.try_get("vars")?;
+            Ok(FlowsFilter {
+                plugin_hash: row.try_get("plugin_hash")?,
+                vars: serde_json::from_str(&vars)
+                    .map_err(StoreError::corrupt("flows filter vars"))?,
+                updated_at: row.try_get("updated_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Sets the organisation's flows filter, replacing the one before.
+    pub async fn put_flows_filter(
+        &self,
+        org_id: &str,
+        plugin_hash: &str,
+        vars: &BTreeMap<String, String>,
+    ) -> Result<FlowsFilter, StoreError> {
+        let updated_at = now_millis();
+        sqlx::query(
+            "INSERT INTO flows_filters (org_id, plugin_hash, vars, updated_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (org_id) DO UPDATE SET plugin_hash = excluded.plugin_hash,
+               vars = excluded.vars, updated_at = excluded.updated_at",
+        )
+        .bind(org_id)
+        .bind(plugin_hash)
+        .bind(to_json(vars))
+        .bind(updated_at)
+        .execute(&self.writes)
+        .await?;
+        Ok(FlowsFilter {
+            plugin_hash: plugin_hash.to_owned(),
+            vars: vars.clone(),
+            updated_at,
+        })
+    }
+
+    /// Removes the organisation's flows filter; `false` if it had none.
+    pub async fn delete_flows_filter(&self, org_id: &str) -> Result<bool, StoreError> {
+        let deleted = sqlx::query("DELETE FROM flows_filters WHERE org_id = $1")
+            .bind(org_id)
+            .execute(&self.writes)
+            .await?;
+        Ok(deleted.rows_affected() > 0)
     }
 }

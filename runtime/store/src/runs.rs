@@ -51,6 +51,10 @@ pub struct RunBody {
     /// does): who may approve, deny, revoke and view. `None` for runs stored before runs kept
     /// it; those ask the plugin again.
     pub permissions: Option<RequestPermission>,
+    /// The fields the requester's form showed (the flow's visible ones, as the plugin's
+    /// `on_change` left them): what cards show. `None` for runs stored before runs kept it;
+    /// those show the flow's visible fields.
+    pub shown_fields: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

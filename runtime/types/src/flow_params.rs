@@ -21,6 +21,17 @@ pub struct FlowParams {
     /// an empty list nowhere.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_sources: Option<Vec<ChannelType>>,
+    /// Slack markdown shown above the request form's fields (Sym's `additional_header_text`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub additional_header_text: Option<String>,
+    /// Approvers may add a message to their approval or denial, shown on the card and given
+    /// to the flow's handlers as `event.payload.message` (Sym's `include_decision_message`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub include_decision_message: bool,
+    /// Slack guests (single- and multi-channel) may request and act on the flow's requests
+    /// (Sym's `allow_guest_interaction`); without it they are refused.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_guest_interaction: bool,
 }
 
 impl FlowParams {
@@ -43,6 +54,9 @@ impl Default for FlowParams {
             allow_revoke: true,
             targets: Vec::new(),
             allowed_sources: None,
+            additional_header_text: None,
+            include_decision_message: false,
+            allow_guest_interaction: false,
         }
     }
 }

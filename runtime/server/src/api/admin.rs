@@ -10,10 +10,10 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use super::views::{FlowView, PluginView, UserRef};
-use super::{ApiError, AppState, Body, Tenant};
+use super::{ApiError, AppState, Body, Params, Tenant};
 
 /// Uploads a compiled plugin (`Content-Type: application/wasm`). It is checked, compiled and
 /// asked what it implements before it is stored; a bad plugin is refused with the reason.
@@ -146,12 +146,25 @@ pub async fn put_flow(
     Ok((StatusCode::CREATED, Json(FlowView::from(&flow))))
 }
 
-#[utoipa::path(get, path = "/api/v1/flows", tag = "flows",
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct FlowsQuery {
+    /// Only the flows the caller is offered (each flow's `on_prompt`, then the
+    /// organisation's flows filter, decide), as Slack's picker lists them.
+    #[serde(default)]
+    pub offered: bool,
+}
+
+/// The organisation's flows, or with `offered=true` those the caller is offered.
+#[utoipa::path(get, path = "/api/v1/flows", tag = "flows", params(FlowsQuery),
     responses((status = 200, body = Vec<FlowView>)), security(("api_token" = [])))]
 pub async fn list_flows(
     tenant: Tenant,
     State(state): State<AppState>,
+    Params(query): Params<FlowsQuery>,
 ) -> Result<Json<Vec<FlowView>>, ApiError> {
+    if query.offered {
+        return Ok(Json(super::forms::offered_flows(&state, &tenant).await?));
+    }
     let flows = state.runner.store().flows(tenant.org_id()).await?;
     Ok(Json(flows.iter().map(FlowView::from).collect()))
 }

@@ -4,6 +4,7 @@
 mod admin;
 mod auth;
 mod error;
+mod forms;
 mod idempotency;
 mod operator;
 mod requests;
@@ -51,6 +52,8 @@ const JSON_BODY_LIMIT: usize = 1 << 20;
         operator::create_organization, operator::restore_admin,
         admin::upload_plugin, admin::list_plugins, admin::get_plugin,
         admin::put_flow, admin::list_flows, admin::get_flow,
+        forms::get_form, forms::fill_form,
+        forms::put_flows_filter, forms::get_flows_filter, forms::delete_flows_filter,
         admin::put_user, admin::list_users, admin::create_token,
         admin::put_environment, admin::start_slack_install,
         requests::request, requests::deescalate, requests::get_event,
@@ -115,6 +118,16 @@ pub fn router(state: AppState) -> Router {
         .route("/plugins/{hash}", get(admin::get_plugin))
         .route("/flows", get(admin::list_flows))
         .route("/flows/{name}", put(admin::put_flow).get(admin::get_flow))
+        .route(
+            "/flows/{name}/form",
+            get(forms::get_form).post(forms::fill_form),
+        )
+        .route(
+            "/flows-filter",
+            put(forms::put_flows_filter)
+                .get(forms::get_flows_filter)
+                .delete(forms::delete_flows_filter),
+        )
         .route("/users", get(admin::list_users))
         .route("/users/{email}", put(admin::put_user))
         .route("/tokens", post(admin::create_token))

@@ -53,7 +53,10 @@ pub(crate) fn card(flow: &FlowRecord, run: &RunRecord) -> RequestCard {
     let fields = flow
         .fields
         .iter()
-        .filter(|field| field.visible)
+        .filter(|field| match &run.body.shown_fields {
+            Some(shown) => shown.contains(&field.name),
+            None => field.visible,
+        })
         .filter_map(|field| {
             let value = run.body.fields.get(&field.name)?;
             let label = field.label.clone().unwrap_or_else(|| field.name.clone());
@@ -210,6 +213,21 @@ mod tests {
         );
         assert_eq!(card.requester.slack_id.as_deref(), Some("U0ANN"));
         assert_eq!(card.decision, None);
+    }
+
+    #[test]
+    fn a_card_shows_the_fields_the_requesters_form_showed() {
+        let mut run = run(RunStatus::Requested, &[]);
+        // `on_change` showed `secret` and hid `duration`.
+        run.body.shown_fields = Some(vec!["reason".into(), "secret".into()]);
+        let card = card(&flow(), &run);
+        assert_eq!(
+            card.fields,
+            vec![
+                ("reason".to_owned(), "deploy".to_owned()),
+                ("secret".to_owned(), "hidden".to_owned()),
+            ]
+        );
     }
 
     #[test]

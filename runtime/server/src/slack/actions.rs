@@ -1,18 +1,26 @@
-//! The Approve, Deny and Revoke buttons on request cards, and the flow picker in the
-//! request modal.
+//! The Approve, Deny and Revoke buttons on request cards, and the request modal's live
+//! parts: the flow picker, and fields whose changes the flow's `on_change` answers.
 
 use assent_runner::{Action, RuntimeError};
 use assent_slack::message::{APPROVE_ACTION, DENY_ACTION, REVOKE_ACTION, notice};
-use assent_slack::modal::{FLOW_ACTION, ModalContext};
+use assent_slack::modal::{FLOW_ACTION, ModalContext, VALUE_ACTION};
 use assent_slack::slack_morphism::prelude::{
-    SlackInteractionActionContainer, SlackInteractionBlockActionsEvent, SlackView,
+    SlackInteractionActionContainer, SlackInteractionBlockActionsEvent, SlackView, SlackViewState,
 };
 use assent_store::SlackWorkspace;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use super::command::form_for;
+use super::form::{Filler, loading_view, loads};
 use super::state::SlackState;
+
+/// What the request modal's form is shown after.
+enum FormEvent {
+    /// A flow was picked in the picker.
+    Picked(String),
+    /// A field the flow's `on_change` answers changed; the modal's values so far.
+    Changed(Option<SlackViewState>),
+}
 
 /// Who clicked, where, in which workspace.
 struct Clicker<'a> {
@@ -26,6 +34,7 @@ struct Clicker<'a> {
 pub(super) async fn block_actions(
     state: &SlackState,
     event: SlackInteractionBlockActionsEvent,
+    view_state: Option<SlackViewState>,
 ) -> Response {
     let ok = StatusCode::OK.into_response();
     let Some(slack_user) = event.user.as_ref().map(|user| user.id.to_string()) else {
@@ -54,7 +63,16 @@ pub(super) async fn block_actions(
         let act = match action_id.as_str() {
             FLOW_ACTION => {
                 let picked = action.selected_option.as_ref().map(|o| o.value.clone());
-                clicker.show_form(&event, picked).await;
+                if let Some(picked) = picked {
+                    clicker.show_form(&event, FormEvent::Picked(picked)).await;
+                }
+                continue;
+            }
+            // A field the flow's `on_change` answers changed: the form is asked for again.
+            VALUE_ACTION => {
+                clicker
+                    .show_form(&event, FormEvent::Changed(view_state.clone()))
+                    .await;
                 continue;
             }
             APPROVE_ACTION => Action::Approve,
@@ -70,27 +88,57 @@ pub(super) async fn block_actions(
 }
 
 impl Clicker<'_> {
-    /// A flow picked in the modal's picker: the modal becomes that flow's form.
-    async fn show_form(&self, event: &SlackInteractionBlockActionsEvent, picked: Option<String>) {
-        let (Some(picked), Some(SlackView::Modal(view))) = (picked, event.view.as_ref()) else {
+    /// The modal shows the form of the flow picked, or the open form again after a change.
+    /// The work goes on after the click is answered (Slack waits three seconds; a plugin
+    /// may take longer).
+    async fn show_form(&self, event: &SlackInteractionBlockActionsEvent, what: FormEvent) {
+        let (Some(SlackView::Modal(view)), SlackInteractionActionContainer::View(container)) =
+            (event.view.as_ref(), &event.container)
+        else {
             return;
         };
-        let SlackInteractionActionContainer::View(container) = &event.container else {
+        let context = ModalContext::decode(view.private_metadata.as_deref());
+        let (name, values, picked) = match what {
+            FormEvent::Picked(name) => (name, None, true),
+            FormEvent::Changed(values) => (context.flow.clone(), values, false),
+        };
+        let store = self.state.runner.store();
+        let Ok(Some(flow)) = store.flow(&self.workspace.org_id, &name).await else {
             return;
+        };
+        let user = match self
+            .state
+            .person(&self.workspace, &self.token, &self.slack_user)
+            .await
+        {
+            Ok(user) => user,
+            Err(error) => return self.tell(error.to_string()).await,
+        };
+        let filler = Filler {
+            state: self.state.clone(),
+            workspace: self.workspace.clone(),
+            token: self.token.clone(),
+            user,
         };
         let view_id = container.view_id.to_string();
-        let context = ModalContext::decode(view.private_metadata.as_deref());
-        let store = self.state.runner.store();
-        if let Ok(Some(flow)) = store.flow(&self.workspace.org_id, &picked).await
-            && let Err(error) = self
+        if picked && loads(&flow) {
+            let loading = loading_view(&flow, &context);
+            if let Err(error) = self
                 .state
                 .slack
                 .api()
-                .update_view(&self.token, &view_id, None, form_for(&flow, &context))
+                .update_view(&self.token, &view_id, None, loading)
                 .await
-        {
-            tracing::warn!(%error, "could not show the request form");
+            {
+                tracing::warn!(%error, "could not show the request form");
+                return;
+            }
         }
+        tokio::spawn(async move {
+            filler
+                .show_in(&view_id, &flow, values.as_ref(), &context)
+                .await;
+        });
     }
 
     /// Approve, Deny or Revoke on a card; the card itself is updated by the step's notices.

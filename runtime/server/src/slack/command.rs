@@ -1,19 +1,19 @@
 //! `/assent …`: help, whoami, and `req [flow]`, which opens the request form of a flow — or
-//! a picker of the flows this person is offered, as each flow's `on_prompt` decides.
+//! a picker of the flows this person is offered, as each flow's `on_prompt` and the
+//! organisation's flows filter decide.
 
 use assent_engine::permissions;
-use assent_runner::{PromptAnswer, RuntimeError};
 use assent_slack::inbound::{self, Command};
-use assent_slack::message::ErrorReport;
 use assent_slack::modal::{self, FlowChoice, ModalContext};
 use assent_slack::slack_morphism::prelude::SlackView;
 use assent_store::{FlowRecord, SlackWorkspace};
-use assent_types::{ChannelType, Step, User};
+use assent_types::ChannelType;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use super::form::{Filler, Shown, choice, loading_view, loads};
 use super::state::{NOT_CONNECTED, SlackState, ephemeral, verified};
 
 fn help(command: &str) -> String {
@@ -24,23 +24,6 @@ fn help(command: &str) -> String {
          • `{command} whoami` — who Assent thinks you are\n\
          • `{command} help` — this message"
     )
-}
-
-pub(super) fn choice(flow: &FlowRecord) -> FlowChoice {
-    FlowChoice {
-        name: flow.name.clone(),
-        label: flow.label.clone(),
-    }
-}
-
-pub(super) fn form_for(flow: &FlowRecord, context: &ModalContext) -> SlackView {
-    let targets: Vec<String> = flow
-        .params
-        .targets
-        .iter()
-        .map(|target| target.name.clone())
-        .collect();
-    modal::request_form(&choice(flow), &flow.fields, &targets, context)
 }
 
 pub(super) async fn command(
@@ -111,131 +94,104 @@ async fn request_form(
     if let Err(forbidden) = permissions::may_request(&user) {
         return ephemeral(format!("You cannot request access: {forbidden}."));
     }
-    let flows = match state.runner.store().flows(&workspace.org_id).await {
-        Ok(flows) => flows,
-        Err(error) => {
-            return ephemeral(format!("Assent could not list the flows ({error})."));
-        }
+    let filler = Filler {
+        state: state.clone(),
+        workspace: workspace.clone(),
+        token: token.to_owned(),
+        user,
     };
     let context = ModalContext {
         flow: String::new(),
         channel: channel.to_owned(),
     };
-    let view = match flow {
-        Some(wanted) => match flows.iter().find(|flow| flow.name == wanted) {
-            Some(flow) => match prompt(state, workspace, token, flow, &user).await {
-                Ok(PromptAnswer::Offer) => form_for(flow, &context),
-                Ok(PromptAnswer::Withhold(message)) => {
-                    return ephemeral(withheld(flow, message));
-                }
-                Err(error) => {
-                    return ephemeral(format!(
-                        "The request form for `{wanted}` could not be opened: {error}. \
-                         An Assent admin can fix the flow."
-                    ));
-                }
-            },
-            None => {
-                let offered = offered(state, workspace, token, &flows, &user).await;
-                let names: Vec<String> = offered
-                    .iter()
-                    .map(|flow| format!("`{}`", flow.name))
-                    .collect();
-                return ephemeral(if names.is_empty() {
-                    format!("There is no flow `{wanted}`, and none you can request yet.")
-                } else {
-                    format!(
-                        "There is no flow `{wanted}`. You can request: {}.",
-                        names.join(", ")
-                    )
-                });
-            }
-        },
+    let wanted = match flow {
+        Some(wanted) => wanted,
         None => {
-            let offered = offered(state, workspace, token, &flows, &user).await;
+            let offered = match offered(&filler).await {
+                Ok(offered) => offered,
+                Err(reply) => return reply,
+            };
             if offered.is_empty() {
                 return ephemeral(
                     "There are no flows you can request yet; an Assent admin adds them.",
                 );
             }
-            let choices: Vec<FlowChoice> = offered.iter().map(|flow| choice(flow)).collect();
-            modal::flow_picker(&choices, &context)
+            let choices: Vec<FlowChoice> = offered.iter().map(choice).collect();
+            return open(
+                state,
+                token,
+                trigger_id,
+                modal::flow_picker(&choices, &context),
+            )
+            .await;
         }
     };
-    match state.slack.api().open_view(token, trigger_id, view).await {
-        Ok(_) => StatusCode::OK.into_response(),
-        Err(error) => ephemeral(format!(
-            "Slack would not open the request form ({error}). Try the command again."
-        )),
-    }
-}
-
-/// The flows `user` is offered, in order: those whose `on_prompt` does not withhold them.
-/// A flow whose hook fails is left out (and the failure reported, see [`prompt`]).
-async fn offered<'a>(
-    state: &SlackState,
-    workspace: &SlackWorkspace,
-    token: &str,
-    flows: &'a [FlowRecord],
-    user: &User,
-) -> Vec<&'a FlowRecord> {
-    let mut offered = Vec::with_capacity(flows.len());
-    for flow in flows {
-        match prompt(state, workspace, token, flow, user).await {
-            Ok(PromptAnswer::Offer) => offered.push(flow),
-            Ok(PromptAnswer::Withhold(_)) => {}
-            Err(error) => {
-                tracing::warn!(flow = %flow.name, %error, "on_prompt failed; the flow is not offered");
-            }
-        }
-    }
-    offered
-}
-
-/// Asks `flow`'s `on_prompt` about `user`. When the plugin fails, the flow's author hears of
-/// it in the environment's error-logger channel, as for a failure during a run.
-async fn prompt(
-    state: &SlackState,
-    workspace: &SlackWorkspace,
-    token: &str,
-    flow: &FlowRecord,
-    user: &User,
-) -> Result<PromptAnswer, RuntimeError> {
-    let answer = state
-        .runner
-        .prompt(&workspace.org_id, flow, user, ChannelType::Slack)
-        .await;
-    if let Err(RuntimeError::Plugin(error)) = &answer {
-        let report = ErrorReport {
-            flow: flow.name.clone(),
-            run_id: None,
-            step: Step::Prompt.to_string(),
-            handler: error.handler.clone(),
-            error: error.to_string(),
+    let found = match state.runner.store().flow(&workspace.org_id, &wanted).await {
+        Ok(found) => found,
+        Err(error) => return ephemeral(format!("Assent could not find the flow ({error}).")),
+    };
+    let Some(flow) = found else {
+        let offered = match offered(&filler).await {
+            Ok(offered) => offered,
+            Err(reply) => return reply,
         };
-        let logger = state.runner.store();
-        match logger
-            .error_logger(&workspace.org_id, &flow.environment)
+        let names: Vec<String> = offered
+            .iter()
+            .map(|flow| format!("`{}`", flow.name))
+            .collect();
+        return ephemeral(if names.is_empty() {
+            format!("There is no flow `{wanted}`, and none you can request yet.")
+        } else {
+            format!(
+                "There is no flow `{wanted}`. You can request: {}.",
+                names.join(", ")
+            )
+        });
+    };
+    if loads(&flow) {
+        if let Err(text) = filler.offered(&flow).await {
+            return ephemeral(text);
+        }
+        // Open at once (the trigger expires in three seconds), then fill it in.
+        let view_id = match state
+            .slack
+            .api()
+            .open_view(token, trigger_id, loading_view(&flow, &context))
             .await
         {
-            Ok(channel) => {
-                state
-                    .slack
-                    .report_error(token, flow, channel, &report)
-                    .await
-            }
-            Err(error) => {
-                tracing::warn!(flow = %flow.name, %error, "an on_prompt failure could not be reported");
-            }
-        }
+            Ok(view_id) => view_id,
+            Err(error) => return not_opened(&error),
+        };
+        tokio::spawn(async move { filler.show_in(&view_id, &flow, None, &context).await });
+        return StatusCode::OK.into_response();
     }
-    answer
+    match filler.show(&flow, None, &context).await {
+        Shown::Form(view) => open(state, token, trigger_id, view).await,
+        Shown::Refused(text) => ephemeral(text),
+    }
 }
 
-/// The reply to `req <flow>` when the flow's `on_prompt` withholds it.
-fn withheld(flow: &FlowRecord, message: Option<String>) -> String {
-    match message {
-        Some(message) if !message.trim().is_empty() => message,
-        _ => format!("`{}` is not offered to you.", flow.name),
+/// The flows the filler is offered; a plugin that failed deciding is reported.
+async fn offered(filler: &Filler) -> Result<Vec<FlowRecord>, Response> {
+    let offered = filler
+        .state
+        .runner
+        .offered_flows(&filler.workspace.org_id, &filler.user, ChannelType::Slack)
+        .await
+        .map_err(|error| ephemeral(format!("Assent could not list the flows ({error}).")))?;
+    filler.report(&offered.failures).await;
+    Ok(offered.flows)
+}
+
+async fn open(state: &SlackState, token: &str, trigger_id: &str, view: SlackView) -> Response {
+    match state.slack.api().open_view(token, trigger_id, view).await {
+        Ok(_) => StatusCode::OK.into_response(),
+        Err(error) => not_opened(&error),
     }
+}
+
+fn not_opened(error: &impl std::fmt::Display) -> Response {
+    ephemeral(format!(
+        "Slack would not open the request form ({error}). Try the command again."
+    ))
 }

@@ -15,6 +15,7 @@
 mod actions;
 mod command;
 mod events;
+mod form;
 mod oauth;
 mod people;
 mod state;
@@ -166,14 +167,17 @@ async fn interaction(State(state): State<SlackState>, headers: HeaderMap, body: 
         Ok(text) => text,
         Err(refused) => return refused,
     };
-    match assent_slack::inbound::interaction(text) {
-        Ok(SlackInteractionEvent::BlockActions(event)) => {
-            actions::block_actions(&state, event).await
+    let interaction = match assent_slack::inbound::interaction(text) {
+        Ok(interaction) => interaction,
+        Err(error) => return (StatusCode::BAD_REQUEST, error.to_string()).into_response(),
+    };
+    match interaction.event {
+        SlackInteractionEvent::BlockActions(event) => {
+            actions::block_actions(&state, event, interaction.view_state).await
         }
-        Ok(SlackInteractionEvent::ViewSubmission(event)) => {
+        SlackInteractionEvent::ViewSubmission(event) => {
             submission::view_submission(&state, event).await
         }
-        Ok(_) => StatusCode::OK.into_response(),
-        Err(error) => (StatusCode::BAD_REQUEST, error.to_string()).into_response(),
+        _ => StatusCode::OK.into_response(),
     }
 }

@@ -15,7 +15,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::command::form_for;
+use super::form::{Filler, Shown};
 use super::state::{NOT_CONNECTED, SlackState};
 
 pub(super) async fn view_submission(
@@ -43,11 +43,13 @@ pub(super) async fn view_submission(
         token,
         context,
     };
+    let slack_user = event.user.id.to_string();
     if callback == PICK_CALLBACK {
-        form.picked(modal::picked_flow(values).unwrap_or_default())
+        form.picked(&slack_user, modal::picked_flow(values).unwrap_or_default())
             .await
     } else if callback == REQUEST_CALLBACK {
-        form.submit(event.user.id.as_ref(), values).await
+        form.submit(&slack_user, &modal::shown_fields(view), values)
+            .await
     } else {
         StatusCode::OK.into_response()
     }
@@ -62,24 +64,47 @@ struct Form<'a> {
 }
 
 impl Form<'_> {
-    /// The picker's choice: the modal becomes that flow's form.
-    async fn picked(&self, picked: String) -> Response {
+    /// The picker's choice: the modal becomes that flow's form. Answered in place, so the
+    /// form is made before the answer (picking in the select itself shows "Loading…" first).
+    async fn picked(&self, slack_user: &str, picked: String) -> Response {
         let store = self.state.runner.store();
-        match store.flow(&self.workspace.org_id, &picked).await {
-            Ok(Some(flow)) => axum::Json(json!({
-                "response_action": "update",
-                "view": form_for(&flow, &self.context),
-            }))
-            .into_response(),
-            _ => modal_error(&BTreeMap::from([(
+        let Ok(Some(flow)) = store.flow(&self.workspace.org_id, &picked).await else {
+            return modal_error(&BTreeMap::from([(
                 "flow".into(),
                 "Choose one of the flows.".into(),
-            )])),
+            )]));
+        };
+        let user = match self
+            .state
+            .person(&self.workspace, &self.token, slack_user)
+            .await
+        {
+            Ok(user) => user,
+            Err(error) => {
+                return modal_error(&BTreeMap::from([("flow".into(), error.to_string())]));
+            }
+        };
+        let filler = Filler {
+            state: self.state.clone(),
+            workspace: self.workspace.clone(),
+            token: self.token.clone(),
+            user,
+        };
+        match filler.show(&flow, None, &self.context).await {
+            Shown::Form(view) => {
+                axum::Json(json!({ "response_action": "update", "view": view })).into_response()
+            }
+            Shown::Refused(text) => modal_error(&BTreeMap::from([("flow".into(), text)])),
         }
     }
 
     /// The filled-in form becomes a request.
-    async fn submit(&self, slack_user: &str, values: Option<&SlackViewState>) -> Response {
+    async fn submit(
+        &self,
+        slack_user: &str,
+        shown: &[String],
+        values: Option<&SlackViewState>,
+    ) -> Response {
         let store = self.state.runner.store();
         let flow = match store.flow(&self.workspace.org_id, &self.context.flow).await {
             Ok(Some(flow)) => flow,
@@ -90,13 +115,16 @@ impl Form<'_> {
                 );
             }
         };
-        let visible: Vec<String> = flow
+        // Errors go beside the fields the modal shows (`on_change` may have shown or hidden
+        // some); Slack refuses an error for a block it does not have.
+        let visible = shown;
+        let fields: Vec<PromptField> = flow
             .fields
             .iter()
-            .filter(|field| field.visible)
-            .map(|field| field.name.clone())
+            .filter(|field| shown.contains(&field.name))
+            .cloned()
             .collect();
-        let mut submission = modal::read_submission(&flow.fields, values);
+        let mut submission = modal::read_submission(&fields, values);
         if !submission.errors.is_empty() {
             return modal_error(&submission.errors);
         }
@@ -106,7 +134,7 @@ impl Form<'_> {
             .await
         {
             Ok(user) => user,
-            Err(error) => return first_field_error(&visible, error.to_string()),
+            Err(error) => return first_field_error(visible, error.to_string()),
         };
         self.emails_for_slack_ids(&flow.fields, &mut submission.inputs)
             .await;
@@ -128,7 +156,7 @@ impl Form<'_> {
             .runner
             .request(&self.workspace.org_id, request)
             .await;
-        answer(outcome, &visible)
+        answer(outcome, visible)
     }
 
     /// Slack user fields hold Slack ids; the runner takes emails.

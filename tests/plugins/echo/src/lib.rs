@@ -12,7 +12,8 @@
 //! - `max_approved`: `on_request` ignores a requester with that many approved requests of this
 //!   flow already (counted by the host, `users::event_count`);
 //! - `keep_identity`: `after_escalate` keeps `echo:E-<user id>` as the requester's identity;
-//! - `hidden_flows`: comma-separated flow names `get_flows` does not offer;
+//! - `hidden_flows`: comma-separated flow names `get_flows` does not offer (a flows filter's
+//!   vars; `fail: get_flows` there makes it fail);
 //! - `team_options`: `value:label,…`, the choices `prefetch` gives the `team` field;
 //!   `on_change` of `team` makes `reason` visible and required when the team is `db`.
 
@@ -31,10 +32,15 @@ impl Plugin for Echo {
         if user.role == Role::Guest {
             return Ok(Vec::new());
         }
-        let hidden = vars
-            .iter()
-            .find(|(key, _)| key == "hidden_flows")
-            .map_or("", |(_, value)| value.as_str());
+        let var = |name: &str| {
+            vars.iter()
+                .find(|(key, _)| key == name)
+                .map_or("", |(_, value)| value.as_str())
+        };
+        if var("fail") == "get_flows" {
+            return Err(PluginError::new("ValueError", "get_flows was told to fail"));
+        }
+        let hidden = var("hidden_flows");
         Ok(flows
             .iter()
             .map(|flow| flow.name.clone())
