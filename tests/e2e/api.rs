@@ -517,7 +517,7 @@ async fn the_api_keeps_to_its_openapi_description() {
             "{report}\n{}",
             String::from_utf8_lossy(&output.stderr)
         );
-        assert!(report.contains("Tested: 21"), "{report}");
+        assert!(report.contains("Tested: 26"), "{report}");
     }
 }
 
@@ -1313,6 +1313,8 @@ async fn the_openapi_description_covers_every_route() {
         ("/api/v1/plugins/{hash}", vec!["get"]),
         ("/api/v1/flows", vec!["get"]),
         ("/api/v1/flows/{name}", vec!["put", "get"]),
+        ("/api/v1/flows/{name}/form", vec!["get", "post"]),
+        ("/api/v1/flows-filter", vec!["put", "get", "delete"]),
         ("/api/v1/users", vec!["get"]),
         ("/api/v1/users/{email}", vec!["put"]),
         ("/api/v1/tokens", vec!["post"]),
@@ -1335,7 +1337,7 @@ async fn the_openapi_description_covers_every_route() {
             );
         }
     }
-    assert_eq!(paths.len(), 20, "a described route is not tested here");
+    assert_eq!(paths.len(), 22, "a described route is not tested here");
 }
 
 /// With room in memory for one plugin, requests alternating between two organisations'
@@ -1723,6 +1725,137 @@ async fn the_flows_filter_decides_what_each_person_is_offered() {
             .filter(|event| event["kind"] == "flows_filter.updated")
             .count();
         assert_eq!(changes, 3, "two filters set, one removed");
+        server.abort();
+    }
+}
+
+/// Sym's decision message: what an approver writes with an approval or denial reaches the
+/// flow's hooks as `event.payload.message`, and stays on the run and in its audit log.
+#[tokio::test]
+async fn decision_messages_reach_the_hooks_and_the_record() {
+    for database in test_databases().await {
+        let server = start(&database).await;
+        let acme = tenant(&server, "acme").await;
+        acme.flow_with(
+            "explained",
+            json!({ "on_approve": "need_message", "on_deny": "need_message" }),
+            false,
+            json!({ "include_decision_message": true }),
+        )
+        .await;
+        let id = run_id(&acme.request("explained", json!({ "reason": "x" })).await);
+        let path = format!("/runs/{id}/approve");
+        let (status, silent) = acme.admin.post(&path, json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{silent}");
+        assert_eq!(
+            silent["ignored"]["message"], "Say why: this flow needs a message.",
+            "{}",
+            database.kind
+        );
+        let (status, approved) = acme
+            .admin
+            .post(&path, json!({ "reason": "Checked the change ticket." }))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{approved}");
+        assert_eq!(approved["run"]["status"], "escalated", "{approved:#}");
+        assert_eq!(approved["run"]["reason"], "Checked the change ticket.");
+        let (_, audit) = acme.admin.get(&format!("/audit?run_id={id}")).await;
+        let approve = audit["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|event| event["kind"] == "approve")
+            .expect("the approval is audited");
+        assert_eq!(approve["data"]["reason"], "Checked the change ticket.");
+
+        let id = run_id(&acme.request("explained", json!({ "reason": "y" })).await);
+        let (_, denied) = acme
+            .admin
+            .post(
+                &format!("/runs/{id}/deny"),
+                json!({ "reason": "Not this week." }),
+            )
+            .await;
+        assert_eq!(denied["run"]["status"], "denied", "{denied:#}");
+        server.abort();
+    }
+}
+
+/// Guests (Sym's Slack guests) may request and act only on flows with
+/// `allow_guest_interaction`; elsewhere they are refused, saying why.
+#[tokio::test]
+async fn guests_interact_only_with_flows_that_allow_guests() {
+    for database in test_databases().await {
+        let server = start(&database).await;
+        let acme = tenant(&server, "acme").await;
+        acme.flow("members", json!({}), false).await;
+        acme.flow_with(
+            "partners",
+            json!({ "approve_deny": "ALL_USERS" }),
+            false,
+            json!({ "allow_guest_interaction": true }),
+        )
+        .await;
+        acme.admin
+            .put("/users/gus@acme.test", json!({ "role": "guest" }))
+            .await;
+        let (_, token) = acme
+            .admin
+            .post("/tokens", json!({ "email": "gus@acme.test", "name": "t" }))
+            .await;
+        let guest = acme.admin.with_token(token["token"].as_str().unwrap());
+        let ask = |flow: &'static str| {
+            let guest = &guest;
+            async move {
+                guest
+                    .post(
+                        "/events/request",
+                        json!({ "flow": flow, "flow_inputs": { "reason": "x" } }),
+                    )
+                    .await
+            }
+        };
+        let (status, refused) = ask("members").await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+        assert!(
+            refused["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("(`allow_guest_interaction`)"),
+            "{refused}"
+        );
+        let (status, requested) = ask("partners").await;
+        assert_eq!(status, StatusCode::CREATED, "{requested}");
+        let (_, offered) = guest.get("/flows?offered=true").await;
+        assert_eq!(names(&offered), ["partners"], "{}", database.kind);
+
+        // Acting: on `partners`, where everyone may approve, the guest may; on `members`,
+        // whose permissions would let them too, they may not.
+        acme.flow_with(
+            "members",
+            json!({ "approve_deny": "ALL_USERS" }),
+            false,
+            json!({}),
+        )
+        .await;
+        let members = run_id(&acme.request("members", json!({ "reason": "m" })).await);
+        let (status, refused) = guest
+            .post(&format!("/runs/{members}/approve"), json!({}))
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+        assert!(
+            refused["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("guests may not act on this flow's requests"),
+            "{refused}"
+        );
+        let partners = run_id(&acme.request("partners", json!({ "reason": "p" })).await);
+        let (status, approved) = guest
+            .post(&format!("/runs/{partners}/approve"), json!({}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{approved}");
+        assert_eq!(approved["run"]["status"], "escalated", "{approved:#}");
         server.abort();
     }
 }

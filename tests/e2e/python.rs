@@ -660,3 +660,164 @@ async fn a_file_named_as_sym_names_them_builds() {
         .unwrap();
     assert_eq!(identity.as_deref(), Some("call 1"));
 }
+
+fn form_field<'a>(form: &'a Value, name: &str) -> &'a Value {
+    form["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|field| field["name"] == name)
+        .unwrap_or_else(|| panic!("no field `{name}` in {form:#}"))
+}
+
+fn values(options: &Value) -> Vec<&str> {
+    options
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|option| option["value"].as_str().unwrap())
+        .collect()
+}
+
+/// Sym's prompt-form features from Python: a `@prefetch` reducer fills a field's choices, an
+/// `on_change_<field>` handler shows, requires and narrows fields, and requests are held to
+/// the form; a flows filter's `get_flows` decides who is offered what.
+#[tokio::test]
+async fn prompt_forms_and_the_flows_filter_from_python() {
+    let database = sqlite_database();
+    let server = start(&database).await;
+    let acme = tenant(&server, "acme").await;
+    let plugin = upload(&acme.admin, "examples/python/team-access/impl.py").await;
+    let (_, described) = acme.admin.get(&format!("/plugins/{plugin}")).await;
+    let handlers = described["handlers"].to_string();
+    assert!(
+        handlers.contains("prefetch") && handlers.contains("on_change"),
+        "{described:#}"
+    );
+    flow(
+        &acme.admin,
+        "team-access",
+        json!({
+            "plugin": plugin,
+            "vars": { "teams": "dev:Development,prod:Production" },
+            "fields": [
+                { "name": "team", "type": "string", "required": true, "prefetch": true },
+                { "name": "ticket", "type": "string", "visible": false },
+                { "name": "duration", "type": "duration", "allowed_values": ["30m", "1h", "1d"] },
+            ],
+        }),
+    )
+    .await;
+
+    let (status, form) = acme.member.get("/flows/team-access/form").await;
+    assert_eq!(status, StatusCode::OK, "{form:#}");
+    assert_eq!(
+        form_field(&form, "team")["allowed_values"],
+        json!([{ "value": "dev", "label": "Development" }, { "value": "prod", "label": "Production" }])
+    );
+    assert_eq!(form["on_change"], json!(["team"]));
+
+    let (status, prod) = acme
+        .member
+        .post(
+            "/flows/team-access/form",
+            json!({ "values": { "team": "prod" } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{prod:#}");
+    let ticket = form_field(&prod, "ticket");
+    assert_eq!(
+        (&ticket["visible"], &ticket["required"], &ticket["label"]),
+        (&json!(true), &json!(true), &json!("Change ticket"))
+    );
+    let duration = form_field(&prod, "duration");
+    assert_eq!(values(&duration["allowed_values"]), ["30m", "1h"]);
+    assert_eq!(
+        values(&duration["original_allowed_values"]),
+        ["30m", "1h", "1d"]
+    );
+
+    let refused = |inputs: Value| {
+        let member = &acme.member;
+        async move {
+            let (status, body) = member
+                .post(
+                    "/events/request",
+                    json!({ "flow": "team-access", "flow_inputs": inputs }),
+                )
+                .await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body:#}");
+            body["error"]["message"].as_str().unwrap().to_owned()
+        }
+    };
+    assert!(
+        refused(json!({ "team": "prod", "duration": "1h" }))
+            .await
+            .contains("`ticket` is required")
+    );
+    assert!(
+        refused(json!({ "team": "prod", "ticket": "CHG-1", "duration": "1d" }))
+            .await
+            .contains("`duration` must be one of 30m, 1h")
+    );
+    assert!(
+        refused(json!({ "team": "qa" }))
+            .await
+            .contains("`team` must be one of dev, prod")
+    );
+    let run = request(
+        &acme.member,
+        json!({ "flow": "team-access", "flow_inputs": { "team": "prod", "ticket": "CHG-1", "duration": "1h" } }),
+    )
+    .await;
+    assert_eq!(run["run"]["status"], "requested", "{run:#}");
+    let run = request(
+        &acme.member,
+        json!({ "flow": "team-access", "flow_inputs": { "team": "dev", "duration": "1d" } }),
+    )
+    .await;
+    assert_eq!(run["run"]["status"], "requested", "{run:#}");
+
+    // The flows filter: `prod-` flows only for the on-call.
+    let filter = upload(&acme.admin, "examples/python/flows-filter/impl.py").await;
+    flow(
+        &acme.admin,
+        "prod-db",
+        json!({ "plugin": plugin, "fields": [] }),
+    )
+    .await;
+    let (status, set) = acme
+        .admin
+        .put(
+            "/flows-filter",
+            json!({ "plugin": filter, "vars": { "oncall": "bob@acme.test" } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{set:#}");
+    let offered = |api: &'static str| {
+        let acme = &acme;
+        async move {
+            let api = if api == "ann" {
+                &acme.member
+            } else {
+                &acme.other_member
+            };
+            let (status, flows) = api.get("/flows?offered=true").await;
+            assert_eq!(status, StatusCode::OK, "{flows:#}");
+            flows
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|flow| flow["name"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(offered("ann").await, ["team-access"]);
+    assert_eq!(offered("bob").await, ["prod-db", "team-access"]);
+    // A file with only `get_flows` is a flows filter, not a flow.
+    let (status, refused) = acme
+        .admin
+        .put("/flows/filtered", json!({ "plugin": filter, "fields": [] }))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused:#}");
+}

@@ -1806,3 +1806,104 @@ async fn the_modal_loads_choices_and_changes_as_it_is_filled_in() {
     assert_eq!(reply["text"], "`teams` is not offered to you.", "{reply}");
     world.server.abort();
 }
+
+/// `include_decision_message`: Approve on the card opens a form for the approver's message,
+/// which reaches the flow's hooks and the card. Slack guests are offered, and may request,
+/// only flows with `allow_guest_interaction`.
+#[tokio::test]
+async fn approvers_add_a_message_and_guests_need_a_flow_that_allows_them() {
+    let database = sqlite_database();
+    let world = World::new(&database, "decide").await;
+    world
+        .tenant
+        .flow_with(
+            "explained",
+            json!({ "channels": "#access", "on_approve": "need_message" }),
+            false,
+            json!({ "include_decision_message": true }),
+        )
+        .await;
+    let run_id = world.request("explained", reason("INC-7"), "#access").await;
+    let ts = world.card_ts("#access").await;
+    let (status, _) = world
+        .sender
+        .click("T0ACME", "U0BOB", "#access", &ts, "assent_approve", &run_id)
+        .await;
+    assert_eq!(status, 200);
+    let form = world.slack.calls("views.open").pop().unwrap();
+    assert_eq!(form.body["trigger_id"], "1337.43.trigger");
+    let form = form.body["view"].clone();
+    assert_eq!(form["callback_id"], "assent_decide", "{form:#}");
+    assert_eq!(world.run(&run_id).await["status"], "requested");
+
+    // Without a message, this flow's `on_approve` sets the approval aside, in the form.
+    let (_, answer) = world
+        .sender
+        .submit("T0ACME", "U0BOB", &form, json!({}))
+        .await;
+    assert_eq!(answer["response_action"], "errors", "{answer}");
+    assert_eq!(
+        answer["errors"]["message"],
+        "Say why: this flow needs a message."
+    );
+    let message = json!({ "message": { "value": { "type": "plain_text_input", "value": "Rollback plan checked." } } });
+    let (_, answer) = world.sender.submit("T0ACME", "U0BOB", &form, message).await;
+    assert_eq!(answer["response_action"], "clear", "{answer}");
+    world.wait_update(&ts, "Rollback plan checked.").await;
+    let run = world.run(&run_id).await;
+    assert_eq!(run["status"], "escalated", "{run:#}");
+    assert_eq!(run["reason"], "Rollback plan checked.");
+
+    // A Slack guest: admitted as a guest, offered only the flow that allows guests.
+    world.slack.add_guest("U0GUS", "gus@decide.test", "gus");
+    let (_, reply) = world
+        .sender
+        .command("T0ACME", "U0GUS", "C0GENERAL", "req")
+        .await;
+    assert_eq!(
+        reply["text"], "There are no flows you can request yet; an Assent admin adds them.",
+        "{reply}"
+    );
+    world
+        .tenant
+        .flow_with(
+            "partners",
+            json!({ "channels": "#access" }),
+            false,
+            json!({ "allow_guest_interaction": true }),
+        )
+        .await;
+    let opened = world.slack.calls("views.open").len();
+    world
+        .sender
+        .command("T0ACME", "U0GUS", "C0GENERAL", "req")
+        .await;
+    let picker = world.slack.wait_for("views.open", opened + 1, WAIT).await;
+    let offered: Vec<&str> = picker.last().unwrap().body["view"]["blocks"][0]["element"]["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|option| option["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(offered, ["partners"]);
+    let (_, reply) = world
+        .sender
+        .command("T0ACME", "U0GUS", "C0GENERAL", "req explained")
+        .await;
+    assert!(
+        reply["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("You cannot request access: guests may not request access with this flow"),
+        "{reply}"
+    );
+    let (_, users) = world.tenant.admin.get("/users").await;
+    let gus = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|user| user["email"] == "gus@decide.test")
+        .expect("the guest was admitted");
+    assert_eq!(gus["role"], "guest");
+    world.server.abort();
+}

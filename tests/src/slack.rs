@@ -46,6 +46,8 @@ struct Fake {
     outages: BTreeMap<String, usize>,
     /// Slack user id → (email, name).
     users: BTreeMap<String, (String, String)>,
+    /// Slack user ids of the workspace's (multi-channel) guests.
+    guests: BTreeSet<String>,
     /// Method → how long the fake takes to answer it (the call is recorded at once).
     delays: BTreeMap<String, Duration>,
     /// What `oauth.v2.access` returns for a code: (team id, team name, bot token).
@@ -86,6 +88,12 @@ impl FakeSlack {
             .unwrap()
             .users
             .insert(id.into(), (email.into(), name.into()));
+    }
+
+    /// A multi-channel guest of the workspace (`is_restricted`), whom `users.info` knows.
+    pub fn add_guest(&self, id: &str, email: &str, name: &str) {
+        self.add_user(id, email, name);
+        self.state.lock().unwrap().guests.insert(id.into());
     }
 
     /// Makes `chat.postMessage` to `channel` fail as Slack does for a missing channel.
@@ -257,6 +265,7 @@ fn answer(
             match fake.users.get(&id) {
                 Some((email, name)) => json!({ "ok": true, "user": {
                     "id": id, "name": name, "real_name": name,
+                    "is_restricted": fake.guests.contains(&id),
                     "profile": { "email": email, "real_name": name }
                 } }),
                 None => json!({ "ok": false, "error": "user_not_found" }),

@@ -3,7 +3,8 @@
 //! - Admins may always view and act; the `approve_deny` and `webapp_view` rules decide for
 //!   everyone else (a level, or a list of user ids or emails).
 //! - Nobody approves their own request unless the flow allows self-approval — admins neither.
-//! - Guests may not request; only admins may request for someone else.
+//! - Guests may not request, approve, deny or revoke, unless the flow allows guests (Sym's
+//!   `allow_guest_interaction`); only admins may request for someone else.
 //! - The requester and anyone who may approve may revoke granted access.
 
 use assent_types::{Permission, PermissionLevel, RequestPermission, Role, User};
@@ -12,8 +13,14 @@ use thiserror::Error;
 /// Why a user may not do something. Shown to that user.
 #[derive(Debug, Clone, Error, PartialEq, Eq)]
 pub enum Forbidden {
-    #[error("guests may not request access; ask an admin to make `{0}` a member")]
+    #[error(
+        "guests may not request access with this flow; ask an admin to make `{0}` a member, or to allow guests on the flow (`allow_guest_interaction`)"
+    )]
     GuestMayNotRequest(String),
+    #[error(
+        "guests may not act on this flow's requests; ask an admin to make `{0}` a member, or to allow guests on the flow (`allow_guest_interaction`)"
+    )]
+    GuestMayNotAct(String),
     #[error("`{0}` may not approve or deny this request")]
     NotAnApprover(String),
     #[error("you may not approve your own request; this flow does not allow self-approval")]
@@ -48,11 +55,20 @@ fn allows(permission: &Permission, user: &User) -> bool {
     }
 }
 
-/// Whether `user` may start a request at all.
-pub fn may_request(user: &User) -> Result<(), Forbidden> {
+/// Whether `user` may start a request of a flow; guests only where it allows guests.
+pub fn may_request(user: &User, allow_guests: bool) -> Result<(), Forbidden> {
     match user.role {
-        Role::Guest => Err(Forbidden::GuestMayNotRequest(user.email.clone())),
-        Role::Admin | Role::Member => Ok(()),
+        Role::Guest if !allow_guests => Err(Forbidden::GuestMayNotRequest(user.email.clone())),
+        Role::Guest | Role::Admin | Role::Member => Ok(()),
+    }
+}
+
+/// Whether `user` may approve, deny or revoke on a flow at all (its permissions then say
+/// whether on this request); guests only where it allows guests.
+pub fn may_interact(user: &User, allow_guests: bool) -> Result<(), Forbidden> {
+    match user.role {
+        Role::Guest if !allow_guests => Err(Forbidden::GuestMayNotAct(user.email.clone())),
+        Role::Guest | Role::Admin | Role::Member => Ok(()),
     }
 }
 
@@ -137,13 +153,22 @@ mod tests {
     const ROLES: [Role; 3] = [Role::Admin, Role::Member, Role::Guest];
 
     #[test]
-    fn guests_may_not_request() {
-        assert!(may_request(&user("a", Role::Member)).is_ok());
-        assert!(may_request(&user("a", Role::Admin)).is_ok());
+    fn guests_may_not_request_or_act_unless_the_flow_allows_guests() {
+        for allow_guests in [false, true] {
+            assert!(may_request(&user("a", Role::Member), allow_guests).is_ok());
+            assert!(may_request(&user("a", Role::Admin), allow_guests).is_ok());
+            assert!(may_interact(&user("a", Role::Member), allow_guests).is_ok());
+        }
         assert_eq!(
-            may_request(&user("g", Role::Guest)),
+            may_request(&user("g", Role::Guest), false),
             Err(Forbidden::GuestMayNotRequest("g@example.com".into()))
         );
+        assert_eq!(
+            may_interact(&user("g", Role::Guest), false),
+            Err(Forbidden::GuestMayNotAct("g@example.com".into()))
+        );
+        assert!(may_request(&user("g", Role::Guest), true).is_ok());
+        assert!(may_interact(&user("g", Role::Guest), true).is_ok());
     }
 
     #[test]

@@ -58,6 +58,9 @@ pub struct SlackProfile {
     /// Lowercase, trimmed.
     pub email: String,
     pub real_name: Option<String>,
+    /// A guest of the Slack workspace: admitted as an Assent guest, who may request and act
+    /// only on flows that allow guests.
+    pub is_guest: bool,
 }
 
 /// Whether a Slack user may act in the organisation.
@@ -241,7 +244,11 @@ impl Runner {
                     username: None,
                     first_name: profile.real_name,
                     last_name: None,
-                    role: Some(Role::Member),
+                    role: Some(if profile.is_guest {
+                        Role::Guest
+                    } else {
+                        Role::Member
+                    }),
                     identities: Some(vec![Identity::new("slack", slack_user_id)]),
                 };
                 self.store.upsert_user(org_id, &member).await?

@@ -76,7 +76,7 @@ impl Runner {
         user: &User,
         source: ChannelType,
     ) -> Result<PromptAnswer, RuntimeError> {
-        permissions::may_request(user)?;
+        permissions::may_request(user, flow.params.allow_guest_interaction)?;
         if !flow.params.allows_source(source) {
             let refusal = RuntimeError::SourceNotAllowed {
                 flow: flow.name.clone(),
@@ -110,7 +110,8 @@ impl Runner {
     }
 
     /// The flows `user` is offered from `source`: those whose `on_prompt` does not withhold
-    /// them, then those the organisation's flows filter keeps. A flow whose hook fails is
+    /// them (guests: of the flows that allow guests), then those the organisation's flows
+    /// filter keeps. A flow whose hook fails is
     /// left out; when the filter fails, nothing is offered (it may be what hides a flow).
     pub async fn offered_flows(
         &self,
@@ -118,12 +119,12 @@ impl Runner {
         user: &User,
         source: ChannelType,
     ) -> Result<Offered, RuntimeError> {
-        permissions::may_request(user)?;
         let mut offered = Offered::default();
         for flow in self.store.flows(org_id).await? {
             match self.prompt(org_id, &flow, user, source).await {
                 Ok(PromptAnswer::Offer) => offered.flows.push(flow),
-                Ok(PromptAnswer::Withhold(_)) => {}
+                // Guests see only the flows that allow guests.
+                Ok(PromptAnswer::Withhold(_)) | Err(RuntimeError::Forbidden(_)) => {}
                 Err(RuntimeError::Plugin(error)) => offered.failures.push(OfferFailure {
                     flow: flow.name.clone(),
                     environment: flow.environment.clone(),

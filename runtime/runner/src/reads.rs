@@ -33,6 +33,8 @@ reads! {
     fn flows(org_id: &str) -> Vec<FlowRecord>;
     /// The flow's latest version.
     fn flow(org_id: &str, name: &str) -> Option<FlowRecord>;
+    /// One stored version of a flow, by its id (a run's `flow_id`).
+    fn flow_version(org_id: &str, id: &str) -> Option<FlowRecord>;
     /// The organisation's flows filter, if it has one.
     fn flows_filter(org_id: &str) -> Option<FlowsFilter>;
     fn plugins(org_id: &str) -> Vec<PluginRecord>;

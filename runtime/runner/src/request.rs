@@ -47,7 +47,7 @@ impl Runner {
             .flow(org_id, &request.flow)
             .await?
             .ok_or_else(|| RuntimeError::NotFound(format!("flow `{}`", request.flow)))?;
-        permissions::may_request(&request.requester)?;
+        permissions::may_request(&request.requester, flow.params.allow_guest_interaction)?;
         let source = request.source.channel_type;
         if !flow.params.allows_source(source) {
             return Err(RuntimeError::SourceNotAllowed {

@@ -117,6 +117,18 @@ pub(crate) struct Attempt<'a> {
     pub job: Option<&'a Job>,
 }
 
+impl Attempt<'_> {
+    /// What the person wrote with their approval or denial (Sym's decision message), for
+    /// the events of that step: `event.payload.message`.
+    fn decision_message(&self, step: Step) -> Option<String> {
+        let decided = matches!(
+            (&self.trigger, step),
+            (Trigger::Approve, Step::Approve) | (Trigger::Deny, Step::Deny)
+        );
+        if decided { self.reason.clone() } else { None }
+    }
+}
+
 /// Why a phase stopped the step.
 enum Stop {
     /// A plugin failed during this step: the run is errored.
@@ -305,7 +317,8 @@ impl Runner {
         let mut resolver = Resolver::new(origin, step);
         while let Some(hook) = resolver.next_hook() {
             let outcome = if context.plugin.implements(Handler::On(hook)) {
-                let event = event_for(hook, attempt.actor, &context.flow, run);
+                let mut event = event_for(hook, attempt.actor, &context.flow, run);
+                event.payload.message = attempt.decision_message(hook);
                 session
                     .session
                     .on(hook, &event)
@@ -366,6 +379,11 @@ impl Runner {
             return Ok(());
         }
         let actor = attempt.actor;
+        let allow_guests = attempt.context.flow.params.allow_guest_interaction;
+        let allowed = permissions::may_interact(actor, allow_guests);
+        if let Err(forbidden) = allowed {
+            return Err(self.refuse(run, step, actor, forbidden).await);
+        }
         let rules = match &run.body.permissions {
             Some(rules) => rules.clone(),
             None => {
@@ -387,17 +405,27 @@ impl Runner {
         let Err(forbidden) = allowed else {
             return Ok(());
         };
+        Err(self.refuse(run, step, actor, forbidden).await)
+    }
+
+    /// A person tried a step they may not take: audited, and refused.
+    async fn refuse(
+        &self,
+        run: &RunRecord,
+        step: Step,
+        actor: &User,
+        forbidden: permissions::Forbidden,
+    ) -> Stop {
         let refused = NewEvent::run(
             &run.id,
             EventKind::Refused,
             Some(actor),
             json!({ "step": step, "reason": forbidden.to_string() }),
         );
-        self.store
-            .append(&run.org_id, &[refused])
-            .await
-            .map_err(RuntimeError::from)?;
-        Err(Stop::Error(forbidden.into()))
+        match self.store.append(&run.org_id, &[refused]).await {
+            Ok(_) => Stop::Error(forbidden.into()),
+            Err(error) => Stop::Error(error.into()),
+        }
     }
 
     /// A hook set the event aside: audit it; a new request ignored by `on_request` is kept,
@@ -517,7 +545,8 @@ impl Runner {
 
         let mut queued = queued_jobs(&run.org_id, &applied.schedule, job_ids);
         if context.plugin.implements(Handler::After(step)) {
-            let event = event_for(step, attempt.actor, &context.flow, &run);
+            let mut event = event_for(step, attempt.actor, &context.flow, &run);
+            event.payload.message = attempt.decision_message(step);
             if let Err(error) = session.session.after(step, &event).await {
                 queued.extend(self.record_plugin_error(&run, step, &error).await?);
             }

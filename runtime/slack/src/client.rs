@@ -72,6 +72,9 @@ pub struct SlackProfile {
     pub username: String,
     pub real_name: Option<String>,
     pub is_bot: bool,
+    /// A single- or multi-channel guest of the workspace (`is_restricted`,
+    /// `is_ultra_restricted`).
+    pub is_guest: bool,
 }
 
 /// The Web API client. Cheap to clone; one per process (it pools connections).
@@ -291,5 +294,7 @@ fn profile(user: SlackUser) -> SlackProfile {
         username: user.name.unwrap_or_else(|| user.id.to_string()),
         real_name: real_name.or(user.real_name),
         is_bot: user.flags.is_bot.unwrap_or(false),
+        is_guest: user.flags.is_restricted.unwrap_or(false)
+            || user.flags.is_ultra_restricted.unwrap_or(false),
     }
 }

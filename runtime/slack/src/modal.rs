@@ -12,6 +12,9 @@ use slack_morphism::prelude::*;
 pub const PICK_CALLBACK: &str = "assent_pick";
 /// `callback_id` of a flow's request form.
 pub const REQUEST_CALLBACK: &str = "assent_request";
+/// `callback_id` of the form an approver adds a message to their decision in.
+pub const DECIDE_CALLBACK: &str = "assent_decide";
+const MESSAGE_BLOCK: &str = "message";
 /// `callback_id` of a view that only says something (loading, not offered).
 pub const NOTICE_CALLBACK: &str = "assent_notice";
 /// The picker's select; choosing a flow swaps in its form.
@@ -44,6 +47,62 @@ impl ModalContext {
             .and_then(|text| serde_json::from_str(text).ok())
             .unwrap_or_default()
     }
+}
+
+/// Carried through the decision form in `private_metadata`: which run, approve or deny.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionContext {
+    #[serde(default)]
+    pub run_id: String,
+    #[serde(default)]
+    pub approve: bool,
+}
+
+impl DecisionContext {
+    pub fn decode(metadata: Option<&str>) -> DecisionContext {
+        metadata
+            .and_then(|text| serde_json::from_str(text).ok())
+            .unwrap_or_default()
+    }
+}
+
+/// The form an approver writes a message for their approval or denial in, when the flow
+/// asks for one (`include_decision_message`). The message is optional.
+pub fn decision_form(flow_label: &str, context: &DecisionContext) -> SlackView {
+    let verb = if context.approve { "Approve" } else { "Deny" };
+    let message = SlackBlockPlainTextInputElement::new()
+        .with_action_id(VALUE_ACTION.into())
+        .with_multiline(true);
+    let blocks = vec![
+        SlackSectionBlock::new()
+            .with_text(SlackBlockText::MarkDown(SlackBlockMarkDownText::new(
+                format!("{verb} this *{flow_label}* request. The requester sees your message."),
+            )))
+            .into(),
+        SlackInputBlock::new(plain("Message"), message.into())
+            .with_block_id(MESSAGE_BLOCK.into())
+            .with_optional(true)
+            .into(),
+    ];
+    SlackView::Modal(
+        SlackModalView::new(title(&format!("{verb} request")), blocks)
+            .with_submit(plain(verb))
+            .with_close(plain("Cancel"))
+            .with_callback_id(DECIDE_CALLBACK.into())
+            .with_private_metadata(serde_json::to_string(context).unwrap_or_default()),
+    )
+}
+
+/// The message written in a submitted decision form, if any.
+pub fn decision_message(state: Option<&SlackViewState>) -> Option<String> {
+    state?
+        .values
+        .get(&SlackBlockId::new(MESSAGE_BLOCK.to_owned()))?
+        .get(&SlackActionId::new(VALUE_ACTION.to_owned()))?
+        .value
+        .clone()
+        .map(|text| text.trim().to_owned())
+        .filter(|text| !text.is_empty())
 }
 
 /// A flow as the modal offers it.

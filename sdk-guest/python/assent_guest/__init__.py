@@ -15,6 +15,7 @@ from wit_world.imports import types as t
 
 from sym.sdk.annotations import REDUCERS, STEPS
 from sym.sdk.event import Channel, Event, Flow, Payload, Run
+from sym.sdk.forms import FieldOption, PromptField, SymPromptForm
 from sym.sdk.integrations.slack import SlackDestination, SlackLookup
 from sym.sdk.notifications import Notification
 from sym.sdk.request_permission import PermissionLevel, RequestPermission
@@ -64,12 +65,38 @@ def function(name):
     return fn if callable(fn) and not inspect.isclass(fn) else None
 
 
+def prefetchers():
+    """The author's `@prefetch(field_name=...)` reducers, by field name."""
+    found = {}
+    for value in vars(_module).values():
+        field = getattr(value, "__sym_prefetch__", None)
+        if callable(value) and isinstance(field, str):
+            found.setdefault(field, value)
+    return found
+
+
+ON_CHANGE_PREFIX = "on_change_"
+
+
+def on_change_fields():
+    """The fields the author answers changes of: each `on_change_<field>(username, form)`."""
+    return sorted(
+        name[len(ON_CHANGE_PREFIX):]
+        for name in vars(_module)
+        if name.startswith(ON_CHANGE_PREFIX) and len(name) > len(ON_CHANGE_PREFIX) and function(name)
+    )
+
+
 def handlers():
     """The handlers the author wrote, by WIT handler enum."""
     found = []
     for name in REDUCERS:
         if function(name):
             found.append(name)
+    if prefetchers():
+        found.append("prefetch")
+    if on_change_fields():
+        found.append("on_change")
     for prefix in ("on_", "after_"):
         for step in STEPS:
             if function(prefix + step):
@@ -300,6 +327,103 @@ def output_to(answer):
         except ValueError:
             return json.dumps(answer)
     return json.dumps(answer, default=str)
+
+
+# ---- the prompt form ---------------------------------------------------------------------
+
+_FIELD_TYPES = {
+    t.FieldType.STRING: "string",
+    t.FieldType.STR_LIST: "str_list",
+    t.FieldType.INT: "int",
+    t.FieldType.INT_LIST: "int_list",
+    t.FieldType.BOOL: "bool",
+    t.FieldType.DURATION: "duration",
+    t.FieldType.SLACK_USER: "slack_user",
+    t.FieldType.SLACK_USER_LIST: "slack_user_list",
+    t.FieldType.TARGET: "target",
+}
+
+
+def options_to(answer, field):
+    """A prefetch reducer's answer as the contract's field options."""
+    if answer is None:
+        return []
+    options = []
+    for option in answer:
+        if not isinstance(option, FieldOption):
+            option = FieldOption(value=option)
+        options.append(t.FieldOption(value=str(option.value), label=str(option.label)))
+    return options
+
+
+def _field_option(option):
+    return FieldOption(value=option.value, label=option.label)
+
+
+def form_from(fields):
+    """The contract's form as a `SymPromptForm`, for `on_change_<field>`."""
+    converted = []
+    for field in fields:
+        prompt = PromptField(
+            name=field.name,
+            type=_FIELD_TYPES[field.field_type],
+            value=None if field.value is None else value_from(field.value),
+            label=field.label,
+            required=field.required,
+            allowed_values=[_field_option(o) for o in field.original_allowed_values],
+            visible=field.visible,
+        )
+        prompt.current_allowed_values = [_field_option(o) for o in field.allowed_values]
+        converted.append(prompt)
+    return SymPromptForm(converted)
+
+
+def form_to(answer, fields):
+    """An `on_change` answer as the contract's form: names, types and values stay the host's;
+    labels, visibility, `required` and current choices are the answer's."""
+    if answer is None:
+        return list(fields)
+    if not isinstance(answer, SymPromptForm):
+        raise TypeError(f"an on_change handler returned {answer!r}; return the SymPromptForm it was given")
+    by_name = {field.name: field for field in fields}
+    result = []
+    for prompt in answer.fields.values():
+        known = by_name.get(prompt.name)
+        if known is None:
+            raise ValueError(f"on_change returned field `{prompt.name}`, which the form does not have")
+        label = prompt.label
+        result.append(
+            t.FormField(
+                name=known.name,
+                label=None if label is None else str(label),
+                field_type=known.field_type,
+                required=bool(prompt.required),
+                visible=bool(prompt.visible),
+                value=known.value,
+                allowed_values=options_to(prompt.current_allowed_values, known.name),
+                original_allowed_values=known.original_allowed_values,
+            )
+        )
+    return result
+
+
+def flow_from(flow):
+    return Flow(flow.name, flow.label, dict(flow.vars), list(flow.fields))
+
+
+def flow_names_to(answer):
+    """A `get_flows` answer (flows, or their names) as names."""
+    if answer is None:
+        return []
+    names = []
+    for flow in answer:
+        if isinstance(flow, Flow):
+            names.append(flow.name)
+        elif isinstance(flow, str):
+            names.append(flow)
+        else:
+            raise TypeError(f"get_flows returned {flow!r}; return some of the flows it was given")
+    return names
 
 
 def step_name(step):

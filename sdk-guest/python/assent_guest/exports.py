@@ -10,7 +10,12 @@ from wit_world.imports import types as t
 
 class Meta(exports.Meta):
     def describe(self):
-        return t.Manifest(sdk=g.SDK, handlers=g.handlers(), prefetch_fields=[], on_change_fields=[])
+        return t.Manifest(
+            sdk=g.SDK,
+            handlers=g.handlers(),
+            prefetch_fields=sorted(g.prefetchers()),
+            on_change_fields=g.on_change_fields(),
+        )
 
 
 def _reducer(name, event, convert):
@@ -34,15 +39,24 @@ class Flow(exports.Flow):
     def get_timeout(self, event):
         return _reducer("get_timeout", event, lambda answer: None if answer is None else int(answer))
 
-    # The form handlers are never in this SDK's manifest yet, so the host never calls them.
     def get_flows(self, user, flows, vars):
-        raise g.fail(NotImplementedError("get_flows is not supported by this SDK yet"))
+        fn = g.function("get_flows")
+        return g.guarded(
+            lambda: g.flow_names_to(fn(g.user_from(user), [g.flow_from(f) for f in flows], dict(vars)))
+        )
 
     def prefetch(self, field, event):
-        raise g.fail(NotImplementedError("prefetch is not supported by this SDK yet"))
+        fn = g.prefetchers().get(field)
+        if fn is None:
+            raise g.fail(LookupError(f"no @prefetch(field_name=\"{field}\") reducer"))
+        return g.guarded(lambda: g.options_to(fn(g.event_from(event)), field))
 
     def on_change(self, field, user, form):
-        raise g.fail(NotImplementedError("on_change is not supported by this SDK yet"))
+        fn = g.function(g.ON_CHANGE_PREFIX + field)
+        if fn is None:
+            raise g.fail(LookupError(f"no on_change_{field} handler"))
+        # Sym passes the username of the person filling in the form.
+        return g.guarded(lambda: g.form_to(fn(user.username, g.form_from(form)), form))
 
     def on_step(self, step, event):
         fn = g.function("on_" + g.step_name(step))

@@ -9,7 +9,10 @@ import ast
 import os
 import sys
 
-REDUCERS = ("get_permissions", "get_request_notifications", "get_approvers", "get_identity", "get_timeout")
+REDUCERS = (
+    "get_permissions", "get_request_notifications", "get_approvers", "get_identity", "get_timeout",
+    "get_flows",
+)
 STEPS = ("prompt", "request", "approve", "deny", "escalate", "deescalate", "request_forward", "request_expire")
 HOOKS = tuple(f"on_{s}" for s in STEPS) + tuple(f"after_{s}" for s in STEPS)
 
@@ -142,9 +145,11 @@ def main(path):
     handlers = [h for h in REDUCERS + HOOKS if h in functions]
     if strategies:
         handlers += ["fetch_remote_identity", "escalate", "deescalate"]
-    if "get_permissions" not in functions and "get_approvers" not in functions and not strategies:
+    only_filter = "get_flows" in functions and not set(handlers) - {"get_flows"}
+    if "get_permissions" not in functions and "get_approvers" not in functions and not strategies and not only_filter:
         problems.append(
-            f"{name}: defines no `get_permissions` (or legacy `get_approvers`) reducer, which every flow needs"
+            f"{name}: defines no `get_permissions` (or legacy `get_approvers`) reducer, which every flow "
+            "needs (a flows filter defines `get_flows` instead)"
         )
     if problems:
         print("\n".join(problems))

@@ -224,6 +224,7 @@ impl Plugin {
 }
 
 /// A flow plugin must be able to say who may approve; a strategy must both grant and revoke.
+/// A plugin with only `get_flows` is a flows filter, which runs no flow.
 fn check_handlers(handlers: &BTreeSet<Handler>) -> Result<(), LoadError> {
     use assent_types::HandlerKind;
     if handlers.is_empty() {
@@ -231,7 +232,7 @@ fn check_handlers(handlers: &BTreeSet<Handler>) -> Result<(), LoadError> {
     }
     let has_flow_handlers = handlers
         .iter()
-        .any(|handler| handler.kind() != HandlerKind::Strategy);
+        .any(|handler| handler.kind() != HandlerKind::Strategy && *handler != Handler::GetFlows);
     if has_flow_handlers
         && !handlers.contains(&Handler::GetPermissions)
         && !handlers.contains(&Handler::GetApprovers)

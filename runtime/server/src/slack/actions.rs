@@ -3,11 +3,11 @@
 
 use assent_runner::{Action, RuntimeError};
 use assent_slack::message::{APPROVE_ACTION, DENY_ACTION, REVOKE_ACTION, notice};
-use assent_slack::modal::{FLOW_ACTION, ModalContext, VALUE_ACTION};
+use assent_slack::modal::{self, DecisionContext, FLOW_ACTION, ModalContext, VALUE_ACTION};
 use assent_slack::slack_morphism::prelude::{
     SlackInteractionActionContainer, SlackInteractionBlockActionsEvent, SlackView, SlackViewState,
 };
-use assent_store::SlackWorkspace;
+use assent_store::{FlowRecord, SlackWorkspace};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
@@ -29,6 +29,8 @@ struct Clicker<'a> {
     token: String,
     slack_user: String,
     channel: Option<String>,
+    /// Opens a modal in answer to this click.
+    trigger_id: String,
 }
 
 pub(super) async fn block_actions(
@@ -57,6 +59,7 @@ pub(super) async fn block_actions(
         token,
         slack_user,
         channel: event.channel.as_ref().map(|channel| channel.id.to_string()),
+        trigger_id: event.trigger_id.to_string(),
     };
     for action in event.actions.clone().unwrap_or_default() {
         let action_id = action.action_id.to_string();
@@ -142,8 +145,31 @@ impl Clicker<'_> {
     }
 
     /// Approve, Deny or Revoke on a card; the card itself is updated by the step's notices.
+    /// A flow that asks approvers for a message (`include_decision_message`) opens the
+    /// decision form first; its submission acts (see `submission`).
     async fn act(&self, run_id: &str, action: Action) {
         let state = self.state;
+        if matches!(action, Action::Approve | Action::Deny)
+            && let Some(flow) = self.asks_for_message(run_id).await
+        {
+            let context = DecisionContext {
+                run_id: run_id.to_owned(),
+                approve: action == Action::Approve,
+            };
+            let view = modal::decision_form(&flow.label, &context);
+            if let Err(error) = state
+                .slack
+                .api()
+                .open_view(&self.token, &self.trigger_id, view)
+                .await
+            {
+                self.tell(format!(
+                    "Slack would not open the form for your message ({error}). Try again."
+                ))
+                .await;
+            }
+            return;
+        }
         let actor = match state
             .person(&self.workspace, &self.token, &self.slack_user)
             .await
@@ -168,6 +194,19 @@ impl Clicker<'_> {
         }
     }
 
+    /// The run's flow version, when it asks approvers for a message with their decision.
+    async fn asks_for_message(&self, run_id: &str) -> Option<FlowRecord> {
+        let store = self.state.runner.store();
+        let org_id = &self.workspace.org_id;
+        let run = store.run(org_id, run_id).await.ok().flatten()?;
+        let flow = store
+            .flow_version(org_id, &run.flow_id)
+            .await
+            .ok()
+            .flatten()?;
+        flow.params.include_decision_message.then_some(flow)
+    }
+
     /// An answer only the clicker sees, in the channel of the card.
     async fn tell(&self, text: String) {
         let Some(channel) = &self.channel else {
@@ -186,7 +225,7 @@ impl Clicker<'_> {
 }
 
 /// What the clicker is told when their click changed nothing.
-fn click_refusal(error: &RuntimeError) -> String {
+pub(super) fn click_refusal(error: &RuntimeError) -> String {
     match error {
         RuntimeError::Forbidden(forbidden) => format!("You can't do that: {forbidden}."),
         RuntimeError::Rejected(rejection) => format!("Nothing to do: {rejection}."),

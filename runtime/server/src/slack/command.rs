@@ -2,7 +2,6 @@
 //! a picker of the flows this person is offered, as each flow's `on_prompt` and the
 //! organisation's flows filter decide.
 
-use assent_engine::permissions;
 use assent_slack::inbound::{self, Command};
 use assent_slack::modal::{self, FlowChoice, ModalContext};
 use assent_slack::slack_morphism::prelude::SlackView;
@@ -91,9 +90,6 @@ async fn request_form(
         Ok(user) => user,
         Err(error) => return ephemeral(error.to_string()),
     };
-    if let Err(forbidden) = permissions::may_request(&user) {
-        return ephemeral(format!("You cannot request access: {forbidden}."));
-    }
     let filler = Filler {
         state: state.clone(),
         workspace: workspace.clone(),

@@ -95,8 +95,12 @@ impl Filler {
         }
     }
 
-    /// Reports a plugin's failure to show `flow`'s form; the text for the person.
+    /// What to tell the person when `flow`'s form cannot be shown; a plugin's failure is
+    /// reported to the flow's author.
     async fn failed(&self, flow: &FlowRecord, error: &RuntimeError) -> String {
+        if let RuntimeError::Forbidden(forbidden) = error {
+            return format!("You cannot request access: {forbidden}.");
+        }
         if let RuntimeError::Plugin(failure) = error {
             self.report(&[OfferFailure {
                 flow: flow.name.clone(),

@@ -55,6 +55,7 @@ impl SlackState {
         let profile = SlackProfile {
             email,
             real_name: profile.real_name,
+            is_guest: profile.is_guest,
         };
         match self
             .runner

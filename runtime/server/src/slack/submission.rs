@@ -4,8 +4,10 @@
 use std::collections::BTreeMap;
 
 use assent_engine::RunStatus;
-use assent_runner::{NewRequest, RuntimeError, StepResult};
-use assent_slack::modal::{self, ModalContext, PICK_CALLBACK, REQUEST_CALLBACK};
+use assent_runner::{Action, NewRequest, RuntimeError, StepResult};
+use assent_slack::modal::{
+    self, DECIDE_CALLBACK, DecisionContext, ModalContext, PICK_CALLBACK, REQUEST_CALLBACK,
+};
 use assent_slack::slack_morphism::prelude::{
     SlackInteractionViewSubmissionEvent, SlackView, SlackViewState,
 };
@@ -15,6 +17,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use super::actions::click_refusal;
 use super::form::{Filler, Shown};
 use super::state::{NOT_CONNECTED, SlackState};
 
@@ -49,6 +52,10 @@ pub(super) async fn view_submission(
             .await
     } else if callback == REQUEST_CALLBACK {
         form.submit(&slack_user, &modal::shown_fields(view), values)
+            .await
+    } else if callback == DECIDE_CALLBACK {
+        let decision = DecisionContext::decode(view.private_metadata.as_deref());
+        form.decide(&slack_user, decision, modal::decision_message(values))
             .await
     } else {
         StatusCode::OK.into_response()
@@ -95,6 +102,50 @@ impl Form<'_> {
                 axum::Json(json!({ "response_action": "update", "view": view })).into_response()
             }
             Shown::Refused(text) => modal_error(&BTreeMap::from([("flow".into(), text)])),
+        }
+    }
+
+    /// An approval or denial with the approver's message (`include_decision_message`): the
+    /// same step as the card's button, with the message as its reason.
+    async fn decide(
+        &self,
+        slack_user: &str,
+        decision: DecisionContext,
+        message: Option<String>,
+    ) -> Response {
+        let refused = |text: String| modal_error(&BTreeMap::from([("message".into(), text)]));
+        let actor = match self
+            .state
+            .person(&self.workspace, &self.token, slack_user)
+            .await
+        {
+            Ok(actor) => actor,
+            Err(error) => return refused(error.to_string()),
+        };
+        let action = if decision.approve {
+            Action::Approve
+        } else {
+            Action::Deny
+        };
+        let outcome = self
+            .state
+            .runner
+            .act(
+                &self.workspace.org_id,
+                &decision.run_id,
+                &actor,
+                action,
+                message,
+            )
+            .await;
+        match outcome {
+            Ok(result) => match result.ignored {
+                Some((_, message)) => refused(message.unwrap_or_else(|| {
+                    "Nothing happened: the flow's rules set this aside.".to_owned()
+                })),
+                None => axum::Json(json!({ "response_action": "clear" })).into_response(),
+            },
+            Err(error) => refused(strip_ticks(&click_refusal(&error))),
         }
     }
 

@@ -10,6 +10,7 @@ REDUCERS = (
     "get_approvers",
     "get_identity",
     "get_timeout",
+    "get_flows",
 )
 STEPS = (
     "prompt",
@@ -47,8 +48,11 @@ def hook(fn):
 
 
 def prefetch(field_name):
-    """Marks a function that fills a prompt field's options. Accepted for compatibility;
-    Assent's request forms take allowed values from the flow definition."""
+    """Marks the reducer that fills the choices of prompt field `field_name` (a field with
+    `prefetch = true`) before the form is shown. It takes the event and returns a list of
+    `FieldOption`s: `@prefetch(field_name="team") def teams(event): ...`."""
+    if not isinstance(field_name, str) or not field_name:
+        raise ValueError("@prefetch needs the prompt field's name: @prefetch(field_name=\"team\")")
 
     def decorate(fn):
         fn.__sym_prefetch__ = field_name

@@ -20,6 +20,8 @@ class FieldType(str, Enum):
     SLACK_USER_LIST = "slack_user_list"
     STR_LIST = "str_list"
     INT_LIST = "int_list"
+    # Assent's own: a field naming one of the flow's targets.
+    TARGET = "target"
 
 
 class FieldOption:

@@ -5,7 +5,8 @@
 //! - `approve_deny`: `ADMIN`, `MEMBER`, `ALL_USERS`, or a comma-separated user list;
 //! - `channels`: comma-separated Slack channels to notify, in order;
 //! - `on_<step>`: `approve:<reason>`, `deny:<reason>`, `ignore:<message>`, `request`,
-//!   `escalate`, `deescalate`; anything else (or nothing) proceeds;
+//!   `escalate`, `deescalate`; `need_message` ignores a decision without a message (the
+//!   event's `payload.message`); anything else (or nothing) proceeds;
 //! - `fail`: the handler whose name it holds returns a plugin error;
 //! - `timeout_last`: the final notification (to the requester) times out too;
 //! - `requesters`: comma-separated emails; `on_prompt` ignores anyone else, naming them;
@@ -268,6 +269,10 @@ fn decide(hook: &str, event: &Event) -> Result<Outcome> {
         "request" => Outcome::Request(text),
         "escalate" => Outcome::Escalate(text),
         "deescalate" => Outcome::Deescalate(text),
+        "need_message" => match &event.payload.message {
+            None => Outcome::Ignore(Some("Say why: this flow needs a message.".to_owned())),
+            Some(_) => Outcome::Proceed,
+        },
         _ => Outcome::Proceed,
     })
 }
