@@ -1859,3 +1859,63 @@ async fn guests_interact_only_with_flows_that_allow_guests() {
         server.abort();
     }
 }
+
+/// Sym's dynamic targets: a target's `field_bindings` fill its settings from the request's
+/// prompt fields of the same names, so the strategy grants what was asked for; a binding to
+/// a field the flow lacks is refused when the flow is stored.
+#[tokio::test]
+async fn field_bindings_fill_a_targets_settings_from_the_request() {
+    for database in test_databases().await {
+        let server = start(&database).await;
+        let acme = tenant(&server, "acme").await;
+        let flow = |bindings: Value| {
+            json!({
+                "label": "Buckets",
+                "vars": { "on_request": "approve:auto" },
+                "fields": [
+                    { "name": "target", "type": "target", "required": true },
+                    { "name": "bucket_name", "type": "string", "required": true },
+                ],
+                "params": { "targets": [
+                    { "id": "t1", "name": "s3-read", "label": "Read a bucket",
+                      "settings": { "region": "eu-west-1" }, "field_bindings": bindings },
+                ] },
+                "plugin": acme.echo,
+                "strategy": acme.echo,
+            })
+        };
+        let (status, refused) = acme
+            .admin
+            .put("/flows/buckets", flow(json!(["bucket"])))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+        assert_eq!(
+            refused["error"]["message"],
+            "target `s3-read` binds field `bucket`, which the flow does not have; add a prompt field `bucket` or remove it from `field_bindings`"
+        );
+        let (status, body) = acme
+            .admin
+            .put("/flows/buckets", flow(json!(["bucket_name"])))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let run = acme
+            .request(
+                "buckets",
+                json!({ "target": "s3-read", "bucket_name": "invoices-2026" }),
+            )
+            .await;
+        let id = run_id(&run);
+        let run = acme.member.wait_for(&id, "escalated").await;
+        assert_eq!(
+            run["fields"]["target"]["value"]["settings"],
+            json!({ "region": "eu-west-1", "bucket_name": "invoices-2026" }),
+            "{run:#}"
+        );
+        assert_eq!(
+            run["outputs"]["escalate"]["settings"], "bucket_name=invoices-2026,region=eu-west-1",
+            "{}: {run:#}",
+            database.kind
+        );
+        server.abort();
+    }
+}

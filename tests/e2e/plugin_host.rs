@@ -53,6 +53,7 @@ fn event(step: Step, vars: &[(&str, &str)]) -> Event {
             name: "prod-db".into(),
             label: "Production DB".into(),
             settings: BTreeMap::from([("group".into(), "db-admins".into())]),
+            field_bindings: Vec::new(),
         }),
     );
     Event {
@@ -474,7 +475,7 @@ async fn generic_call_returns_json() {
     );
     assert_eq!(
         session.call(Handler::Escalate, &event).await.unwrap(),
-        json!({"granted": "prod-db", "to": "ada"})
+        json!({"granted": "prod-db", "to": "ada", "settings": "group=db-admins"})
     );
 }
 

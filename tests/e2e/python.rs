@@ -4,7 +4,7 @@
 
 mod support;
 
-use assent_tests::{Api, python_plugin_bytes, sqlite_database};
+use assent_tests::{Api, python_plugin_bytes, python_plugin_bytes_with, sqlite_database};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::{start, tenant};
@@ -549,6 +549,11 @@ fn the_build_refuses_what_cannot_work_and_says_where() {
             "raise RuntimeError('no config')\n\ndef get_permissions(event):\n    pass\n",
             "raises.py:1: RuntimeError: no config",
         ),
+        (
+            "alone.py",
+            "def on_change_role(username, form):\n    return form\n",
+            "an `on_change` file is built with its flow: `assent plugin build impl.py --with alone.py`",
+        ),
     ];
     for (name, source, expected) in cases {
         let file = dir.path().join(name);
@@ -820,4 +825,63 @@ async fn prompt_forms_and_the_flows_filter_from_python() {
         .put("/flows/filtered", json!({ "plugin": filter, "fields": [] }))
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused:#}");
+}
+
+/// A flow laid out as Sym's Terraform lays it out: the `implementation` file and the
+/// `on_change` file of a prompt field, built into one plugin.
+#[tokio::test]
+async fn a_flow_and_its_on_change_file_build_into_one_plugin() {
+    let database = sqlite_database();
+    let server = start(&database).await;
+    let acme = tenant(&server, "acme").await;
+    let bytes = python_plugin_bytes_with(
+        "examples/python/support-access/impl.py",
+        &["examples/python/support-access/on_change.py"],
+    );
+    let (status, plugin) = acme.admin.upload(bytes).await;
+    assert!(status.is_success(), "{plugin}");
+    let hash = plugin["hash"].as_str().unwrap();
+    flow(
+        &acme.admin,
+        "support",
+        json!({
+            "plugin": hash,
+            "vars": { "customers": "Globex,Initech" },
+            "fields": [
+                { "name": "role", "type": "string", "required": true,
+                  "allowed_values": ["viewer", "support"] },
+                { "name": "customer", "type": "string", "prefetch": true, "visible": false },
+            ],
+        }),
+    )
+    .await;
+    let (status, form) = acme
+        .member
+        .post(
+            "/flows/support/form",
+            json!({ "values": { "role": "support" } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{form:#}");
+    assert_eq!(form["on_change"], json!(["role"]));
+    let customer = form_field(&form, "customer");
+    assert_eq!(
+        (&customer["visible"], &customer["required"]),
+        (&json!(true), &json!(true))
+    );
+    assert_eq!(values(&customer["allowed_values"]), ["globex", "initech"]);
+    let (status, refused) = acme
+        .member
+        .post(
+            "/events/request",
+            json!({ "flow": "support", "flow_inputs": { "role": "support" } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused:#}");
+    let run = request(
+        &acme.member,
+        json!({ "flow": "support", "flow_inputs": { "role": "viewer" } }),
+    )
+    .await;
+    assert_eq!(run["run"]["status"], "requested", "{run:#}");
 }

@@ -143,6 +143,6 @@ mod http;
 pub use http::Api;
 
 mod python;
-pub use python::python_plugin_bytes;
+pub use python::{python_plugin_bytes, python_plugin_bytes_with};
 
 pub mod slack;

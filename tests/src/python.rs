@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use assent_plugin_build::{PythonToolchain, build_python};
+use assent_plugin_build::{PythonToolchain, build_python_files};
 use sha2::{Digest, Sha256};
 
 use crate::{guest_target_dir, workspace_root};
@@ -32,11 +32,20 @@ fn hash_tree(digest: &mut Sha256, root: &Path, dir: &Path) {
 
 /// The component of the `impl.py` at `source` (relative to the workspace), built if needed.
 pub fn python_plugin_bytes(source: &str) -> Vec<u8> {
+    python_plugin_bytes_with(source, &[])
+}
+
+/// The component of `source` built together with `parts` (more files of the same flow, such
+/// as Sym's `on_change` file; paths relative to the workspace), built if needed.
+pub fn python_plugin_bytes_with(source: &str, parts: &[&str]) -> Vec<u8> {
     let root = workspace_root();
     let file = root.join(source);
+    let parts: Vec<PathBuf> = parts.iter().map(|part| root.join(part)).collect();
     let toolchain = PythonToolchain::from_workspace();
     let mut digest = Sha256::new();
-    digest.update(std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display())));
+    for path in std::iter::once(&file).chain(&parts) {
+        digest.update(std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())));
+    }
     hash_tree(&mut digest, &toolchain.sdk, &toolchain.sdk);
     let hash = hex::encode(&digest.finalize()[..8]);
     let dir = guest_target_dir().join("python");
@@ -46,7 +55,7 @@ pub fn python_plugin_bytes(source: &str) -> Vec<u8> {
     if !out.exists() {
         // Built under a temporary name and renamed, so parallel tests never read half a file.
         let partial = dir.join(format!("{name}-{hash}.{}.partial.wasm", std::process::id()));
-        build_python(&file, &partial, &toolchain)
+        build_python_files(&file, &parts, &partial, &toolchain)
             .unwrap_or_else(|error| panic!("building {source} failed: {error}"));
         std::fs::rename(&partial, &out).unwrap();
     }

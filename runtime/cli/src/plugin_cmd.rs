@@ -20,6 +20,10 @@ pub enum PluginCommand {
         /// Where to write the component; by default it stays where cargo put it.
         #[arg(short, long)]
         out: Option<PathBuf>,
+        /// Python only: another file of the same flow, built into the same plugin — Sym's
+        /// `on_change` file, whose `on_change_<field>` handlers join the impl's. Repeatable.
+        #[arg(long = "with", value_name = "FILE")]
+        with: Vec<PathBuf>,
     },
     /// Show what a component is: contract version, SDK, handlers, size and hash.
     Inspect {
@@ -44,7 +48,7 @@ pub enum PluginCommand {
 
 pub async fn run(command: PluginCommand) -> anyhow::Result<()> {
     match command {
-        PluginCommand::Build { path, out } => build(&path, out.as_deref()).await,
+        PluginCommand::Build { path, out, with } => build(&path, out.as_deref(), &with).await,
         PluginCommand::Inspect { file, json } => inspect(&file, json).await,
         PluginCommand::Call {
             file,
@@ -55,9 +59,12 @@ pub async fn run(command: PluginCommand) -> anyhow::Result<()> {
     }
 }
 
-async fn build(path: &Path, out: Option<&Path>) -> anyhow::Result<()> {
+async fn build(path: &Path, out: Option<&Path>, with: &[PathBuf]) -> anyhow::Result<()> {
     if path.extension().is_some_and(|ext| ext == "py") {
-        return build_python_plugin(path, out).await;
+        return build_python_plugin(path, with, out).await;
+    }
+    if !with.is_empty() {
+        bail!("`--with` adds Python files to an impl.py; a Rust plugin is one crate");
     }
     eprintln!("building {}", path.display());
     let build_path = path.to_path_buf();
@@ -107,16 +114,21 @@ async fn build(path: &Path, out: Option<&Path>) -> anyhow::Result<()> {
 }
 
 /// `assent plugin build impl.py`: componentize-py with the Sym-compatible SDK.
-async fn build_python_plugin(file: &Path, out: Option<&Path>) -> anyhow::Result<()> {
+async fn build_python_plugin(
+    file: &Path,
+    parts: &[PathBuf],
+    out: Option<&Path>,
+) -> anyhow::Result<()> {
     let out = out
         .map(Path::to_path_buf)
         .unwrap_or_else(|| file.with_extension("wasm"));
     eprintln!("building {} with componentize-py", file.display());
-    let (source, target) = (file.to_path_buf(), out.clone());
+    let (source, target, parts) = (file.to_path_buf(), out.clone(), parts.to_vec());
     let started = std::time::Instant::now();
     let built = tokio::task::spawn_blocking(move || {
-        assent_plugin_build::build_python(
+        assent_plugin_build::build_python_files(
             &source,
+            &parts,
             &target,
             &assent_plugin_build::PythonToolchain::from_workspace(),
         )

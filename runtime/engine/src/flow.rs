@@ -52,6 +52,10 @@ pub enum FlowError {
     NotPrefetched { field: String, plugin: String },
     #[error("plugin `{0}` has no `get_flows`, so it cannot filter flows")]
     NotAFlowsFilter(String),
+    #[error(
+        "target `{target}` binds field `{field}`, which the flow does not have; add a prompt field `{field}` or remove it from `field_bindings`"
+    )]
+    UnknownBinding { target: String, field: String },
 }
 
 /// Whether `name` is usable as a flow's name: 1 to 63 letters, digits, `-` and `_`.
@@ -95,6 +99,18 @@ pub fn validate(
     for field in &definition.fields {
         if !seen.insert(field.name.as_str()) {
             return Err(FlowError::DuplicateField(field.name.clone()));
+        }
+    }
+    for target in &definition.params.targets {
+        if let Some(field) = target
+            .field_bindings
+            .iter()
+            .find(|field| !seen.contains(field.as_str()))
+        {
+            return Err(FlowError::UnknownBinding {
+                target: target.name.clone(),
+                field: field.clone(),
+            });
         }
     }
     // The defaults must be values the form accepts, required or not.

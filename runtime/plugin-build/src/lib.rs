@@ -7,7 +7,7 @@
 
 pub mod python;
 
-pub use python::{PythonBuildError, PythonToolchain, build_python};
+pub use python::{PythonBuildError, PythonToolchain, build_python, build_python_files};
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

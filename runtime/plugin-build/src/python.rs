@@ -38,6 +38,10 @@ pub enum PythonBuildError {
     Componentize(String),
     #[error("could not write `{path}`: {reason}")]
     Write { path: String, reason: String },
+    #[error(
+        "two files of the plugin are called `{name}.py`; files built together need different names"
+    )]
+    SameName { name: String },
 }
 
 impl PythonToolchain {
@@ -72,23 +76,50 @@ pub fn build_python(
     out: &Path,
     toolchain: &PythonToolchain,
 ) -> Result<Vec<String>, PythonBuildError> {
-    let display = file.display().to_string();
-    let stem = match (file.extension(), file.file_stem()) {
-        (Some(ext), Some(stem)) if ext == "py" => stem.to_string_lossy().into_owned(),
-        _ => return Err(PythonBuildError::NotPython { path: display }),
-    };
+    build_python_files(file, &[], out, toolchain)
+}
+
+/// The stem of a `.py` file, or why it is not one.
+fn python_stem(file: &Path) -> Result<String, PythonBuildError> {
+    match (file.extension(), file.file_stem()) {
+        (Some(ext), Some(stem)) if ext == "py" => Ok(stem.to_string_lossy().into_owned()),
+        _ => Err(PythonBuildError::NotPython {
+            path: file.display().to_string(),
+        }),
+    }
+}
+
+fn directory_of(file: &Path) -> &Path {
+    file.parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// Builds `file`, with `parts` — more files of the same flow, such as Sym's `on_change` file
+/// — into one plugin at `out`; returns the handlers they define together.
+pub fn build_python_files(
+    file: &Path,
+    parts: &[PathBuf],
+    out: &Path,
+    toolchain: &PythonToolchain,
+) -> Result<Vec<String>, PythonBuildError> {
+    let stem = python_stem(file)?;
+    let mut part_stems = Vec::with_capacity(parts.len());
+    for part in parts {
+        let part_stem = python_stem(part)?;
+        if part_stem == stem || part_stems.contains(&part_stem) {
+            return Err(PythonBuildError::SameName { name: part_stem });
+        }
+        part_stems.push(part_stem);
+    }
     let componentize = toolchain.program("componentize-py");
     if !componentize.exists() {
         return Err(PythonBuildError::NoToolchain {
             path: componentize.display().to_string(),
         });
     }
-    let handlers = check(file, toolchain)?;
+    let handlers = check(file, parts, toolchain)?;
 
-    let directory = file
-        .parent()
-        .filter(|dir| !dir.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
     let app_dir = tempfile::tempdir().map_err(|error| PythonBuildError::Write {
         path: "a temporary directory".to_owned(),
         reason: error.to_string(),
@@ -98,21 +129,32 @@ pub fn build_python(
     let app = format!("assent_app_{}", identifier(&stem));
     let app_file = app_dir.path().join(format!("{app}.py"));
     // By `import_module`, not `import`: Sym's files are named `01_my_flow.py`, which an
-    // import statement cannot name. The name is written as a Python string literal.
-    let module = serde_json::to_string(&stem).unwrap_or_default();
+    // import statement cannot name. Each name is written as a Python string literal.
+    let literal = |name: &String| serde_json::to_string(name).unwrap_or_default();
+    let imports: Vec<String> = part_stems
+        .iter()
+        .map(|part| format!("importlib.import_module({})", literal(part)))
+        .collect();
     let source = format!(
-        "import importlib\n_author = importlib.import_module({module})\nimport assent_guest\nassent_guest.register(_author)\nfrom assent_guest.exports import Meta, Flow, Strategy\n"
+        "import importlib\n_author = importlib.import_module({})\n_parts = [{}]\nimport assent_guest\nassent_guest.register(_author, *_parts)\nfrom assent_guest.exports import Meta, Flow, Strategy\n",
+        literal(&stem),
+        imports.join(", ")
     );
     std::fs::write(&app_file, source).map_err(|error| PythonBuildError::Write {
         path: app_file.display().to_string(),
         reason: error.to_string(),
     })?;
-    let output = Command::new(&componentize)
+    let mut command = Command::new(&componentize);
+    command
         .arg("-d")
         .arg(&toolchain.wit)
         .args(["-w", "plugin", "componentize"])
         .arg("-p")
-        .arg(directory)
+        .arg(directory_of(file));
+    for part in parts {
+        command.arg("-p").arg(directory_of(part));
+    }
+    let output = command
         .arg("-p")
         .arg(app_dir.path())
         .arg("-p")
@@ -140,11 +182,16 @@ fn identifier(name: &str) -> String {
 }
 
 /// Runs the checker; its output is the handler list, or the problems.
-fn check(file: &Path, toolchain: &PythonToolchain) -> Result<Vec<String>, PythonBuildError> {
+fn check(
+    file: &Path,
+    parts: &[PathBuf],
+    toolchain: &PythonToolchain,
+) -> Result<Vec<String>, PythonBuildError> {
     let python = toolchain.program("python");
     let output = Command::new(&python)
         .arg(toolchain.sdk.join("tools/check_impl.py"))
         .arg(file)
+        .args(parts)
         .output()
         .map_err(|error| PythonBuildError::Spawn {
             program: python.display().to_string(),

@@ -115,19 +115,28 @@ impl Runner {
         }
     }
 
-    /// Fills in what the inputs only name: targets' settings from the flow, and users by email.
+    /// Fills in what the inputs only name: targets' settings from the flow (with the values
+    /// of the prompt fields each target binds), and users by email.
     async fn complete_fields(
         &self,
         org_id: &str,
         flow: &FlowRecord,
         fields: &mut BTreeMap<String, FieldValue>,
     ) -> Result<(), RuntimeError> {
+        let bound = bound_values(fields);
         for (name, value) in fields.iter_mut() {
             match value {
                 FieldValue::Target(target) if !flow.params.targets.is_empty() => {
                     let known = flow.params.targets.iter().find(|t| t.name == target.name);
                     match known {
-                        Some(known) => *target = known.clone(),
+                        Some(known) => {
+                            *target = known.clone();
+                            for binding in &known.field_bindings {
+                                if let Some(value) = bound.get(binding) {
+                                    target.settings.insert(binding.clone(), value.clone());
+                                }
+                            }
+                        }
                         None => {
                             return Err(RuntimeError::InvalidInputs(vec![
                                 FieldError::NotAllowed {
@@ -169,6 +178,36 @@ impl Runner {
         }
         Ok(())
     }
+}
+
+/// The fields' values as a bound target's settings hold them: text, numbers and booleans
+/// as written, lists joined with commas, durations in seconds, people by email.
+fn bound_values(fields: &BTreeMap<String, FieldValue>) -> BTreeMap<String, String> {
+    fields
+        .iter()
+        .filter_map(|(name, value)| {
+            let text = match value {
+                FieldValue::String(text) => text.clone(),
+                FieldValue::Int(number) => number.to_string(),
+                FieldValue::Bool(flag) => flag.to_string(),
+                FieldValue::Duration(seconds) => seconds.to_string(),
+                FieldValue::StrList(items) => items.join(","),
+                FieldValue::IntList(items) => items
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(","),
+                FieldValue::SlackUser(user) => user.email.clone(),
+                FieldValue::SlackUserList(users) => users
+                    .iter()
+                    .map(|user| user.email.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                FieldValue::Target(_) => return None,
+            };
+            Some((name.clone(), text))
+        })
+        .collect()
 }
 
 /// The run a request becomes, before its plan and its first step.

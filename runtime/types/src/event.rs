@@ -58,6 +58,10 @@ pub struct Target {
     pub name: String,
     pub label: String,
     pub settings: BTreeMap<String, String>,
+    /// Prompt fields whose values become settings of the same names when the target is
+    /// requested (Sym's `field_bindings`: one target serves many buckets, accounts, …).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub field_bindings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -40,35 +40,47 @@ _STEP_NAMES = {
 
 _ROLES = {t.Role.ADMIN: "admin", t.Role.MEMBER: "member", t.Role.GUEST: "guest"}
 
-_module = None
+_modules = ()
 _strategy = None
 
 
-def register(module):
-    """Binds the author's module; called once, at build time, by the app module."""
-    global _module, _strategy
-    _module = module
+def register(module, *parts):
+    """Binds the author's module, and more files of the same flow (Sym's `on_change` file)
+    whose handlers join it; called once, at build time, by the app module."""
+    global _modules, _strategy
+    _modules = (module, *parts)
     _strategy = None
-    for value in vars(module).values():
-        if (
-            inspect.isclass(value)
-            and issubclass(value, AccessStrategy)
-            and value is not AccessStrategy
-            and value.__module__ == module.__name__
-        ):
-            _strategy = value()
+    for source in _modules:
+        for value in vars(source).values():
+            if (
+                inspect.isclass(value)
+                and issubclass(value, AccessStrategy)
+                and value is not AccessStrategy
+                and value.__module__ == source.__name__
+            ):
+                _strategy = value()
+                break
+        if _strategy is not None:
             break
 
 
 def function(name):
-    fn = getattr(_module, name, None)
-    return fn if callable(fn) and not inspect.isclass(fn) else None
+    """The author's function `name`, from the impl first, then its parts."""
+    for source in _modules:
+        fn = getattr(source, name, None)
+        if callable(fn) and not inspect.isclass(fn):
+            return fn
+    return None
+
+
+def _names():
+    return {name: value for source in reversed(_modules) for name, value in vars(source).items()}
 
 
 def prefetchers():
     """The author's `@prefetch(field_name=...)` reducers, by field name."""
     found = {}
-    for value in vars(_module).values():
+    for value in _names().values():
         field = getattr(value, "__sym_prefetch__", None)
         if callable(value) and isinstance(field, str):
             found.setdefault(field, value)
@@ -82,7 +94,7 @@ def on_change_fields():
     """The fields the author answers changes of: each `on_change_<field>(username, form)`."""
     return sorted(
         name[len(ON_CHANGE_PREFIX):]
-        for name in vars(_module)
+        for name in _names()
         if name.startswith(ON_CHANGE_PREFIX) and len(name) > len(ON_CHANGE_PREFIX) and function(name)
     )
 

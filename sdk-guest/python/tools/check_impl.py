@@ -1,8 +1,9 @@
 """Checks an impl.py before it is built, so mistakes come back as `file:line: what to do`.
 
-Usage: python check_impl.py IMPL.py
-Prints one problem per line and exits 1 if there are any; prints the handlers it found and
-exits 0 otherwise.
+Usage: python check_impl.py IMPL.py [PART.py ...]
+PARTs are more files of the same flow (Sym's `on_change` file): checked alike, their
+handlers join the impl's. Prints one problem per line and exits 1 if there are any; prints
+the handlers it found and exits 0 otherwise.
 """
 
 import ast
@@ -91,20 +92,19 @@ def not_provided(name, node, line, feature):
 NOT_BUNDLED_HINT = "only the standard library and `sym.sdk` are available to plugins"
 
 
-def main(path):
+def check(path):
+    """The problems of one file, and the functions and strategy classes it defines."""
     directory = os.path.dirname(os.path.abspath(path))
     name = os.path.basename(path)
     try:
         with open(path, encoding="utf-8") as source_file:
             source = source_file.read()
     except OSError as error:
-        print(f"{name}: cannot read the file: {error.strerror}")
-        return 1
+        return [f"{name}: cannot read the file: {error.strerror}"], set(), []
     try:
         tree = ast.parse(source, filename=name)
     except SyntaxError as error:
-        print(f"{name}:{error.lineno}: syntax error: {error.msg}")
-        return 1
+        return [f"{name}:{error.lineno}: syntax error: {error.msg}"], set(), []
 
     problems = []
     local = {os.path.splitext(f)[0] for f in os.listdir(directory) if f.endswith(".py")}
@@ -142,14 +142,29 @@ def main(path):
         if isinstance(n, ast.ClassDef)
         and any(getattr(base, "id", getattr(base, "attr", None)) == "AccessStrategy" for base in n.bases)
     ]
+    return problems, functions, strategies
+
+
+def main(path, parts=()):
+    problems, functions, strategies = check(path)
+    for part in parts:
+        more, defined, classes = check(part)
+        problems += more
+        functions |= defined
+        strategies += classes
+    name = os.path.basename(path)
     handlers = [h for h in REDUCERS + HOOKS if h in functions]
     if strategies:
         handlers += ["fetch_remote_identity", "escalate", "deescalate"]
     only_filter = "get_flows" in functions and not set(handlers) - {"get_flows"}
     if "get_permissions" not in functions and "get_approvers" not in functions and not strategies and not only_filter:
+        if any(function.startswith("on_change_") for function in functions):
+            hint = f"; an `on_change` file is built with its flow: `assent plugin build impl.py --with {name}`"
+        else:
+            hint = " (a flows filter defines `get_flows` instead)"
         problems.append(
             f"{name}: defines no `get_permissions` (or legacy `get_approvers`) reducer, which every flow "
-            "needs (a flows filter defines `get_flows` instead)"
+            f"needs{hint}"
         )
     if problems:
         print("\n".join(problems))
@@ -159,4 +174,4 @@ def main(path):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    sys.exit(main(sys.argv[1], sys.argv[2:]))

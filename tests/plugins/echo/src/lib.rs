@@ -222,9 +222,16 @@ impl Plugin for Echo {
 
     fn escalate(target: &Target, event: &Event) -> Result<Option<String>> {
         fail_if_asked("escalate", event)?;
+        let settings: Vec<String> = target
+            .settings
+            .iter()
+            .map(|(key, value)| format!("{key}={value}"))
+            .collect();
         Ok(Some(format!(
-            r#"{{"granted":"{}","to":"{}"}}"#,
-            target.name, event.user.username
+            r#"{{"granted":"{}","to":"{}","settings":"{}"}}"#,
+            target.name,
+            event.user.username,
+            settings.join(",")
         )))
     }
 

@@ -260,6 +260,7 @@ impl From<wit::Target> for host::Target {
             name: target.name,
             label: target.label,
             settings: target.settings.into_iter().collect(),
+            field_bindings: Vec::new(),
         }
     }
 }
