@@ -517,7 +517,7 @@ async fn the_api_keeps_to_its_openapi_description() {
             "{report}\n{}",
             String::from_utf8_lossy(&output.stderr)
         );
-        assert!(report.contains("Tested: 26"), "{report}");
+        assert!(report.contains("Tested: 28"), "{report}");
     }
 }
 
@@ -1315,6 +1315,8 @@ async fn the_openapi_description_covers_every_route() {
         ("/api/v1/flows/{name}", vec!["put", "get"]),
         ("/api/v1/flows/{name}/form", vec!["get", "post"]),
         ("/api/v1/flows-filter", vec!["put", "get", "delete"]),
+        ("/api/v1/config", vec!["put"]),
+        ("/api/v1/config/plan", vec!["post"]),
         ("/api/v1/users", vec!["get"]),
         ("/api/v1/users/{email}", vec!["put"]),
         ("/api/v1/tokens", vec!["post"]),
@@ -1337,7 +1339,7 @@ async fn the_openapi_description_covers_every_route() {
             );
         }
     }
-    assert_eq!(paths.len(), 22, "a described route is not tested here");
+    assert_eq!(paths.len(), 24, "a described route is not tested here");
 }
 
 /// With room in memory for one plugin, requests alternating between two organisations'
@@ -1916,6 +1918,69 @@ async fn field_bindings_fill_a_targets_settings_from_the_request() {
             "{}: {run:#}",
             database.kind
         );
+        server.abort();
+    }
+}
+
+/// `PUT /config` on both databases: everything the configuration names is written in one
+/// transaction (flows as new versions, the environment's logger, the flows filter, their audit
+/// entries), a second apply writes nothing, and `POST /config/plan` says what would change.
+#[tokio::test]
+async fn a_configuration_applies_at_once_and_twice_changes_nothing() {
+    for database in test_databases().await {
+        let server = start(&database).await;
+        let acme = tenant(&server, "acme").await;
+        let config = |channels: &str| {
+            json!({
+                "environments": { "sandbox": { "error_logger": "#sandbox-errors" } },
+                "flows": {
+                    "alpha": { "plugin": acme.echo, "environment": "sandbox", "vars": { "channels": channels } },
+                    "beta": { "plugin": acme.echo },
+                },
+                "flows_filter": { "plugin": acme.echo, "vars": { "hidden_flows": "beta" } },
+            })
+        };
+        let (status, applied) = acme.admin.put("/config", config("#a")).await;
+        assert_eq!(status, StatusCode::OK, "{}: {applied}", database.kind);
+        let actions: Vec<&str> = applied["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|change| change["action"].as_str().unwrap())
+            .collect();
+        assert_eq!(actions, ["create", "create", "create", "create"]);
+        let (_, offered) = acme.member.get("/flows?offered=true").await;
+        assert_eq!(names(&offered), ["alpha"]);
+        let (_, audit) = acme.admin.get("/audit").await;
+        let by_config = audit["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|event| event["data"]["by"] == "config")
+            .count();
+        assert_eq!(by_config, 4);
+
+        let (_, again) = acme.admin.put("/config", config("#a")).await;
+        assert!(
+            again["changes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|change| change["action"] == "unchanged"),
+            "{again:#}"
+        );
+        let (_, plan) = acme.admin.post("/config/plan", config("#b")).await;
+        assert_eq!(
+            plan["changes"][1],
+            json!({ "kind": "flow", "name": "alpha", "action": "update", "changed": ["vars"] })
+        );
+        let (_, alpha) = acme.admin.get("/flows/alpha").await;
+        assert_eq!(
+            (alpha["version"].as_i64(), &alpha["environment"]),
+            (Some(1), &json!("sandbox"))
+        );
+        let (status, refused) = acme.member.put("/config", config("#b")).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
         server.abort();
     }
 }

@@ -1,5 +1,6 @@
 //! `assent`: run the server; build, inspect and try plugins.
 
+mod config_cmd;
 mod plugin_cmd;
 mod serve_cmd;
 
@@ -25,6 +26,11 @@ enum Command {
     Plugin(plugin_cmd::PluginCommand),
     /// Run the server (on a local SQLite file with the example flows, unless told otherwise).
     Serve(Box<serve_cmd::ServeArgs>),
+    /// Show what `apply` would change on the server: the configuration file's environments,
+    /// flows and flows filter against what is stored (its plugins are built and uploaded).
+    Plan(config_cmd::ConfigArgs),
+    /// Make the server hold what the configuration file declares, all at once.
+    Apply(config_cmd::ConfigArgs),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +56,8 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Plugin(command) => plugin_cmd::run(command).await,
             Command::Serve(args) => serve_cmd::run(*args).await,
+            Command::Plan(args) => config_cmd::run(args, false).await,
+            Command::Apply(args) => config_cmd::run(args, true).await,
         }
     });
     match result {

@@ -60,6 +60,18 @@ pub async fn run(command: PluginCommand) -> anyhow::Result<()> {
 }
 
 async fn build(path: &Path, out: Option<&Path>, with: &[PathBuf]) -> anyhow::Result<()> {
+    let built = build_plugin(path, with, out).await?;
+    println!("{}", built.display());
+    Ok(())
+}
+
+/// Builds the plugin at `path` (a Rust crate, or an impl.py with the Python files `with`);
+/// returns where the component is.
+pub(crate) async fn build_plugin(
+    path: &Path,
+    with: &[PathBuf],
+    out: Option<&Path>,
+) -> anyhow::Result<PathBuf> {
     if path.extension().is_some_and(|ext| ext == "py") {
         return build_python_plugin(path, with, out).await;
     }
@@ -109,8 +121,7 @@ async fn build(path: &Path, out: Option<&Path>, with: &[PathBuf]) -> anyhow::Res
         human_size(plugin.size()),
         handler_list(&plugin)
     );
-    println!("{}", path.display());
-    Ok(())
+    Ok(path)
 }
 
 /// `assent plugin build impl.py`: componentize-py with the Sym-compatible SDK.
@@ -118,7 +129,7 @@ async fn build_python_plugin(
     file: &Path,
     parts: &[PathBuf],
     out: Option<&Path>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<PathBuf> {
     let out = out
         .map(Path::to_path_buf)
         .unwrap_or_else(|| file.with_extension("wasm"));
@@ -146,8 +157,7 @@ async fn build_python_plugin(
         human_size(plugin.size()),
         handler_list(&plugin)
     );
-    println!("{}", out.display());
-    Ok(())
+    Ok(out)
 }
 
 #[derive(Serialize)]

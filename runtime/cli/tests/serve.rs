@@ -298,3 +298,127 @@ fn the_database_and_the_demo_tokens_are_the_owners_alone() {
         assert_eq!(mode & 0o777, 0o600, "{file} is {:o}", mode & 0o777);
     }
 }
+
+/// `assent plan` and `assent apply` against a running server: the file's plugin is uploaded,
+/// its flows, environment and flows filter created, a second apply changes nothing, an edit
+/// plans as an update, and a file with one bad flow applies nothing at all.
+#[tokio::test]
+async fn plan_and_apply_make_the_server_hold_the_file() {
+    let database = assent_tests::sqlite_database();
+    let data = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(&database, data.path());
+    let operator = Api::new(&server.base, OPERATOR);
+    let (status, created) = operator
+        .post(
+            "/orgs",
+            json!({ "slug": "acme", "name": "Acme", "admin_email": "admin@acme.test" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let token = created["token"].as_str().unwrap().to_owned();
+    let admin = operator.with_token(&token);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("assent.toml");
+    let echo = assent_tests::plugin_path("echo-plugin");
+    let write = |extra: &str, channel: &str| {
+        let config = format!(
+            r##"
+[plugins]
+echo = {{ path = "{echo}" }}
+
+[environments.main]
+error_logger = "#assent-errors"
+
+[flows.prod-db]
+label = "Production database"
+plugin = "echo"
+vars = {{ channels = "{channel}" }}
+fields = [{{ name = "reason", type = "string", required = true }}]
+
+[flows.admin]
+plugin = "echo"
+strategy = "echo"
+params = {{ allow_revoke = false }}
+
+[flows_filter]
+plugin = "echo"
+vars = {{ hidden_flows = "admin" }}
+{extra}"##,
+            echo = echo.display()
+        );
+        std::fs::write(&file, config).unwrap();
+    };
+    let base = server.base.trim_end_matches("/api/v1").to_owned();
+    let run = |command: &'static str| {
+        let (file, base, token) = (file.clone(), base.clone(), token.clone());
+        async move {
+            tokio::task::spawn_blocking(move || {
+                Command::new(env!("CARGO_BIN_EXE_assent"))
+                    .arg(command)
+                    .arg(&file)
+                    .args(["--server", &base])
+                    .env("ASSENT_TOKEN", token)
+                    .output()
+                    .unwrap()
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+
+    write("", "#access");
+    let planned = run("plan").await;
+    assert!(planned.status.success(), "{}", text(&planned.stderr));
+    assert_eq!(
+        text(&planned.stdout),
+        "~ environment main: error_logger\n+ flow admin\n+ flow prod-db\n+ flows filter\n4 changes to apply (`assent apply` makes them).\n"
+    );
+    let (_, flows) = admin.get("/flows").await;
+    assert_eq!(flows, json!([]), "a plan changes nothing");
+
+    let applied = run("apply").await;
+    assert!(applied.status.success(), "{}", text(&applied.stderr));
+    assert!(text(&applied.stdout).ends_with("Applied 4 changes.\n"));
+    let (_, flow) = admin.get("/flows/prod-db").await;
+    assert_eq!(flow["label"], "Production database");
+    assert_eq!(flow["vars"]["channels"], "#access");
+    let (_, filter) = admin.get("/flows-filter").await;
+    assert_eq!(filter["vars"]["hidden_flows"], "admin");
+    let again = run("apply").await;
+    assert!(
+        text(&again.stdout).ends_with("No changes.\n"),
+        "{}",
+        text(&again.stdout)
+    );
+    let (_, flow) = admin.get("/flows/prod-db").await;
+    assert_eq!(
+        flow["version"], 1,
+        "an apply with nothing changed writes nothing"
+    );
+
+    write("", "#access,#backup");
+    let planned = run("plan").await;
+    assert!(
+        text(&planned.stdout).starts_with(
+            "= environment main\n= flow admin\n~ flow prod-db: vars\n= flows filter\n"
+        ),
+        "{}",
+        text(&planned.stdout)
+    );
+    // One bad flow: nothing of the file is applied, not even the good edit.
+    write(
+        "\n[flows.broken]\nplugin = \"0000000000000000000000000000000000000000000000000000000000000000\"\n",
+        "#access,#backup",
+    );
+    let refused = run("apply").await;
+    assert!(!refused.status.success());
+    let stderr = text(&refused.stderr);
+    assert!(
+        stderr.contains("flow `broken`: plugin `0000") && stderr.contains("nothing was applied"),
+        "{stderr}"
+    );
+    let (_, flow) = admin.get("/flows/prod-db").await;
+    assert_eq!(flow["vars"]["channels"], "#access");
+    assert_eq!(flow["version"], 1);
+}

@@ -19,6 +19,9 @@ pub enum RuntimeError {
     InvalidInput(String),
     #[error(transparent)]
     InvalidFlow(#[from] crate::FlowError),
+    /// An item of a configuration file is not usable; nothing of the file was applied.
+    #[error("{item}: {reason}; nothing was applied")]
+    InvalidConfig { item: String, reason: String },
     /// An uploaded plugin could not be loaded; the host's reason says why.
     #[error("{0}")]
     InvalidPlugin(String),

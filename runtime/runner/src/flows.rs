@@ -79,36 +79,7 @@ impl Runner {
         actor: Option<&User>,
         definition: FlowDefinition,
     ) -> Result<FlowRecord, RuntimeError> {
-        let mut records = Vec::with_capacity(2);
-        for hash in std::iter::once(&definition.plugin).chain(&definition.strategy) {
-            if let Some(record) = self.store.plugin(org_id, hash).await? {
-                records.push(record);
-            }
-        }
-        validate(&definition, |hash| {
-            records
-                .iter()
-                .find(|record| record.hash == hash)
-                .map(handlers)
-        })?;
-        // Choices a field says its plugin fetches must be ones the plugin can fetch.
-        if definition.fields.iter().any(|field| field.prefetch) {
-            let plugin = self
-                .plugins
-                .get(&self.store, org_id, &definition.plugin)
-                .await?;
-            if let Some(missing) = definition
-                .fields
-                .iter()
-                .find(|field| field.prefetch && !plugin.prefetch_fields().contains(&field.name))
-            {
-                return Err(FlowError::NotPrefetched {
-                    field: missing.name.clone(),
-                    plugin: definition.plugin.clone(),
-                }
-                .into());
-            }
-        }
+        self.check_flow(org_id, &definition).await?;
         let environment = definition.environment.as_deref().unwrap_or("main");
         let environment_id = self.store.ensure_environment(org_id, environment).await?;
         let flow = self
@@ -134,6 +105,46 @@ impl Runner {
         );
         self.store.append(org_id, &[event]).await?;
         Ok(flow)
+    }
+
+    /// Checks `definition` against the organisation's plugins: `engine::flow::validate`,
+    /// and that fields marked `prefetch` are ones the plugin fetches.
+    pub(crate) async fn check_flow(
+        &self,
+        org_id: &str,
+        definition: &FlowDefinition,
+    ) -> Result<(), RuntimeError> {
+        let mut records = Vec::with_capacity(2);
+        for hash in std::iter::once(&definition.plugin).chain(&definition.strategy) {
+            if let Some(record) = self.store.plugin(org_id, hash).await? {
+                records.push(record);
+            }
+        }
+        validate(definition, |hash| {
+            records
+                .iter()
+                .find(|record| record.hash == hash)
+                .map(handlers)
+        })?;
+        // Choices a field says its plugin fetches must be ones the plugin can fetch.
+        if definition.fields.iter().any(|field| field.prefetch) {
+            let plugin = self
+                .plugins
+                .get(&self.store, org_id, &definition.plugin)
+                .await?;
+            if let Some(missing) = definition
+                .fields
+                .iter()
+                .find(|field| field.prefetch && !plugin.prefetch_fields().contains(&field.name))
+            {
+                return Err(FlowError::NotPrefetched {
+                    field: missing.name.clone(),
+                    plugin: definition.plugin.clone(),
+                }
+                .into());
+            }
+        }
+        Ok(())
     }
 
     /// Makes plugin `hash` (with `vars`) the organisation's flows filter: its `get_flows`

@@ -20,6 +20,8 @@
 //! - [`flows`]: plugins installed and flows validated and stored — one path for the API, the
 //!   demo and configuration;
 //! - [`admin`]: people, tokens, environments, organisations and Slack workspaces;
+//! - `config`: configuration as code — a file's environments, flows and flows filter
+//!   planned against what is stored and applied in one transaction;
 //! - [`idempotency`]: retried API calls answered once; `views`: who may see a run;
 //! - [`plugins`]: loaded plugins and per-tenant fairness; `directory`: the organisation's
 //!   people as its plugins reach them (event counts, identities, people by email);
@@ -27,6 +29,7 @@
 
 pub mod admin;
 pub mod apply;
+mod config;
 mod context;
 mod directory;
 mod error;
@@ -51,6 +54,7 @@ use tokio::sync::Notify;
 
 pub use admin::{Admission, SlackProfile};
 pub use assent_engine::{FlowDefinition, FlowError};
+pub use config::{ChangeAction, ConfigChange, ConfigKind, ConfigPlan, ConfigSpec};
 pub use context::system_user;
 pub use error::RuntimeError;
 pub use flows::InstalledPlugin;

@@ -77,18 +77,20 @@ fn to_json(value: &impl Serialize) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
 }
 
-impl Store {
-    /// Stores `flow` as the next version of its name (version 1 if new).
-    pub async fn put_flow(&self, org_id: &str, flow: &NewFlow) -> Result<FlowRecord, StoreError> {
-        let mut tx = self.begin().await?;
-        let latest: Option<i64> =
-            sqlx::query_scalar("SELECT MAX(version) FROM flows WHERE org_id = $1 AND name = $2")
-                .bind(org_id)
-                .bind(&flow.name)
-                .fetch_one(&mut *tx.inner)
-                .await?;
-        let id = new_id();
-        sqlx::query(
+/// Inserts `flow` as the next version of its name in `tx`; returns the version's id.
+pub(crate) async fn insert_flow(
+    tx: &mut crate::Tx,
+    org_id: &str,
+    flow: &NewFlow,
+) -> Result<String, StoreError> {
+    let latest: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(version) FROM flows WHERE org_id = $1 AND name = $2")
+            .bind(org_id)
+            .bind(&flow.name)
+            .fetch_one(&mut *tx.inner)
+            .await?;
+    let id = new_id();
+    sqlx::query(
             "INSERT INTO flows (id, org_id, name, version, environment_id, label, vars, fields, params, plugin_hash, strategy_hash, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
@@ -107,6 +109,14 @@ impl Store {
         .execute(&mut *tx.inner)
         .await
         .map_err(unique(format!("flow `{}` at this version", flow.name)))?;
+    Ok(id)
+}
+
+impl Store {
+    /// Stores `flow` as the next version of its name (version 1 if new).
+    pub async fn put_flow(&self, org_id: &str, flow: &NewFlow) -> Result<FlowRecord, StoreError> {
+        let mut tx = self.begin().await?;
+        let id = insert_flow(&mut tx, org_id, flow).await?;
         tx.commit().await?;
         self.flow_version(org_id, &id)
             .await?

@@ -15,6 +15,7 @@
 
 mod audit;
 mod batch;
+mod config;
 mod db;
 mod error;
 mod flows;
@@ -29,6 +30,7 @@ mod users;
 pub use assent_types::FlowParams;
 pub use audit::{AuditEvent, AuditPage, EventCount, EventKind, NewEvent};
 pub use batch::{RunWrite, StepCommit, StepWrite};
+pub use config::ConfigWrite;
 pub use db::{Backend, Store, Tx, new_id, now_millis};
 pub use error::StoreError;
 pub use flows::{FlowRecord, FlowsFilter, NewFlow};

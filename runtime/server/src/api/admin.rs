@@ -110,7 +110,7 @@ pub struct FlowBody {
 }
 
 impl FlowBody {
-    fn into_definition(self, name: String) -> FlowDefinition {
+    pub(super) fn into_definition(self, name: String) -> FlowDefinition {
         FlowDefinition {
             name,
             label: self.label,

@@ -161,6 +161,9 @@ impl From<RuntimeError> for ApiError {
             RuntimeError::InvalidFlow(_) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_flow", message)
             }
+            RuntimeError::InvalidConfig { .. } => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_config", message)
+            }
             RuntimeError::InvalidPlugin(_) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_plugin", message)
             }

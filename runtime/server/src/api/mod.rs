@@ -3,6 +3,7 @@
 
 mod admin;
 mod auth;
+mod config;
 mod error;
 mod forms;
 mod idempotency;
@@ -54,6 +55,7 @@ const JSON_BODY_LIMIT: usize = 1 << 20;
         admin::put_flow, admin::list_flows, admin::get_flow,
         forms::get_form, forms::fill_form,
         forms::put_flows_filter, forms::get_flows_filter, forms::delete_flows_filter,
+        config::plan, config::apply,
         admin::put_user, admin::list_users, admin::create_token,
         admin::put_environment, admin::start_slack_install,
         requests::request, requests::deescalate, requests::get_event,
@@ -128,6 +130,8 @@ pub fn router(state: AppState) -> Router {
                 .get(forms::get_flows_filter)
                 .delete(forms::delete_flows_filter),
         )
+        .route("/config", put(config::apply))
+        .route("/config/plan", post(config::plan))
         .route("/users", get(admin::list_users))
         .route("/users/{email}", put(admin::put_user))
         .route("/tokens", post(admin::create_token))
