@@ -45,6 +45,32 @@ pub struct ConfigArgs {
     token: String,
 }
 
+#[derive(clap::Args)]
+pub struct ImportArgs {
+    /// The directory of the Sym Terraform configuration.
+    dir: PathBuf,
+    /// Where to write the configuration; by default `assent.toml` in that directory, so
+    /// its paths to `impl.py` files hold.
+    #[arg(short, long)]
+    out: Option<PathBuf>,
+}
+
+/// `assent import-terraform DIR`: writes the configuration; the notes go to stderr.
+pub fn import_terraform(args: &ImportArgs) -> anyhow::Result<()> {
+    let imported = assent_terraform::import(&args.dir)?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| args.dir.join("assent.toml"));
+    std::fs::write(&out, imported.to_toml())
+        .with_context(|| format!("could not write `{}`", out.display()))?;
+    for note in &imported.notes {
+        eprintln!("not carried over: {note}");
+    }
+    println!("{}", out.display());
+    Ok(())
+}
+
 /// Where a plugin of the file comes from.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -109,11 +135,35 @@ async fn plugin_bytes(base: &Path, source: &PluginSource) -> anyhow::Result<Vec<
             bail!("`with` adds Python files to an impl.py, not to a built component");
         }
         path
-    } else {
+    } else if path.extension().is_some_and(|ext| ext == "py") {
         let with: Vec<PathBuf> = source.with.iter().map(|part| base.join(part)).collect();
-        build_plugin(&path, &with, None).await?
+        python_component(&path, &with).await?
+    } else {
+        build_plugin(&path, &[], None).await?
     };
     std::fs::read(&built).with_context(|| format!("could not read `{}`", built.display()))
+}
+
+/// The component of an impl.py (with `with`), built once per version of its sources and
+/// kept under `~/.cache/assent/builds`: componentize-py's output differs from build to build,
+/// and the same sources must keep the same plugin hash for a plan to show no change.
+async fn python_component(path: &Path, with: &[PathBuf]) -> anyhow::Result<PathBuf> {
+    let toolchain = assent_plugin_build::PythonToolchain::from_workspace();
+    let key = assent_plugin_build::python_build_key(path, with, &toolchain);
+    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
+    let dir = home.join(".cache/assent/builds");
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("could not create `{}`", dir.display()))?;
+    let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+    let out = dir.join(format!("{stem}-{key}.wasm"));
+    if !out.exists() {
+        // Built under another name and renamed, so a build cut short is never taken for one.
+        let partial = dir.join(format!("{stem}-{key}.{}.partial.wasm", std::process::id()));
+        build_plugin(path, with, Some(&partial)).await?;
+        std::fs::rename(&partial, &out)
+            .with_context(|| format!("could not write `{}`", out.display()))?;
+    }
+    Ok(out)
 }
 
 /// Replaces plugin names of the file's `[plugins]` by the uploaded plugins' hashes, where

@@ -31,6 +31,9 @@ enum Command {
     Plan(config_cmd::ConfigArgs),
     /// Make the server hold what the configuration file declares, all at once.
     Apply(config_cmd::ConfigArgs),
+    /// Write an `assent.toml` from the `sym_*` resources of a Sym Terraform directory,
+    /// listing what it could not carry over.
+    ImportTerraform(config_cmd::ImportArgs),
 }
 
 fn main() -> ExitCode {
@@ -58,6 +61,7 @@ fn main() -> ExitCode {
             Command::Serve(args) => serve_cmd::run(*args).await,
             Command::Plan(args) => config_cmd::run(args, false).await,
             Command::Apply(args) => config_cmd::run(args, true).await,
+            Command::ImportTerraform(args) => config_cmd::import_terraform(&args),
         }
     });
     match result {

@@ -299,6 +299,27 @@ fn the_database_and_the_demo_tokens_are_the_owners_alone() {
     }
 }
 
+/// `assent <command> FILE` (`plan` or `apply`) against the server at `base`, as an admin.
+async fn config_command(
+    command: &'static str,
+    file: &std::path::Path,
+    base: &str,
+    token: &str,
+) -> std::process::Output {
+    let (file, base, token) = (file.to_owned(), base.to_owned(), token.to_owned());
+    tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_assent"))
+            .arg(command)
+            .arg(&file)
+            .args(["--server", &base])
+            .env("ASSENT_TOKEN", token)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
 /// `assent plan` and `assent apply` against a running server: the file's plugin is uploaded,
 /// its flows, environment and flows filter created, a second apply changes nothing, an edit
 /// plans as an update, and a file with one bad flow applies nothing at all.
@@ -349,22 +370,7 @@ vars = {{ hidden_flows = "admin" }}
         std::fs::write(&file, config).unwrap();
     };
     let base = server.base.trim_end_matches("/api/v1").to_owned();
-    let run = |command: &'static str| {
-        let (file, base, token) = (file.clone(), base.clone(), token.clone());
-        async move {
-            tokio::task::spawn_blocking(move || {
-                Command::new(env!("CARGO_BIN_EXE_assent"))
-                    .arg(command)
-                    .arg(&file)
-                    .args(["--server", &base])
-                    .env("ASSENT_TOKEN", token)
-                    .output()
-                    .unwrap()
-            })
-            .await
-            .unwrap()
-        }
-    };
+    let run = |command: &'static str| config_command(command, &file, &base, &token);
     let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
 
     write("", "#access");
@@ -421,4 +427,89 @@ vars = {{ hidden_flows = "admin" }}
     let (_, flow) = admin.get("/flows/prod-db").await;
     assert_eq!(flow["vars"]["channels"], "#access");
     assert_eq!(flow["version"], 1);
+}
+
+/// `assent import-terraform` on Assent's own Sym Terraform (examples/terraform: locals, a
+/// variable, `file()`, references, a custom strategy with targets, a built-in strategy, a
+/// flows filter, integrations and secrets): every `sym_*` resource is carried over or named
+/// as not carried, and `apply` then `plan` shows no changes.
+#[tokio::test]
+async fn sym_terraform_imports_applies_and_then_plans_no_changes() {
+    let copy = tempfile::tempdir().unwrap();
+    let examples = assent_tests::workspace_root().join("examples");
+    for part in ["terraform", "python"] {
+        let status = Command::new("cp")
+            .arg("-r")
+            .arg(examples.join(part))
+            .arg(copy.path())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    let dir = copy.path().join("terraform");
+    let imported = Command::new(env!("CARGO_BIN_EXE_assent"))
+        .arg("import-terraform")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&imported.stderr).into_owned();
+    assert!(imported.status.success(), "{stderr}");
+    for resource in [
+        "sym_integration.slack",
+        "sym_integration.okta",
+        "sym_secrets.this",
+        "sym_secret.okta_api_key",
+        "sym_flow.prod_admins: its strategy `okta-groups` (type `okta`)",
+    ] {
+        assert!(
+            stderr.contains(resource),
+            "{resource} is not named: {stderr}"
+        );
+    }
+    let file = dir.join("assent.toml");
+    let config = std::fs::read_to_string(&file).unwrap();
+    for carried in [
+        "[environments.main]\nerror_logger = \"#main-access-errors\"",
+        "[flows.team-access]",
+        "[flows.support-access]",
+        "strategy = \"support-groups-strategy\"",
+        "field_bindings = [\"customer\"]",
+        "default_target = \"globex-support\"",
+        "oncall = \"bob@acme.test\"",
+        "with = [\"../python/support-access/on_change.py\"]",
+    ] {
+        assert!(config.contains(carried), "{carried} is missing:\n{config}");
+    }
+
+    let database = assent_tests::sqlite_database();
+    let data = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(&database, data.path());
+    let operator = Api::new(&server.base, OPERATOR);
+    let (_, created) = operator
+        .post(
+            "/orgs",
+            json!({ "slug": "acme", "name": "Acme", "admin_email": "admin@acme.test" }),
+        )
+        .await;
+    let token = created["token"].as_str().unwrap().to_owned();
+    let base = server.base.trim_end_matches("/api/v1").to_owned();
+    let run = |command: &'static str| config_command(command, &file, &base, &token);
+    let applied = run("apply").await;
+    let out = String::from_utf8_lossy(&applied.stdout).into_owned();
+    assert!(
+        applied.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&applied.stderr)
+    );
+    assert!(out.ends_with("Applied 5 changes.\n"), "{out}");
+    let planned = run("plan").await;
+    let out = String::from_utf8_lossy(&planned.stdout).into_owned();
+    assert!(out.ends_with("No changes.\n"), "{out}");
+    let admin = operator.with_token(&token);
+    let (_, flow) = admin.get("/flows/support-access").await;
+    assert_eq!(
+        flow["params"]["targets"][1]["field_bindings"],
+        json!(["customer"])
+    );
+    assert!(flow["strategy"].is_string(), "{flow:#}");
 }

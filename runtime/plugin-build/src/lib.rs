@@ -7,7 +7,9 @@
 
 pub mod python;
 
-pub use python::{PythonBuildError, PythonToolchain, build_python, build_python_files};
+pub use python::{
+    PythonBuildError, PythonToolchain, build_python, build_python_files, python_build_key,
+};
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -8,6 +8,8 @@
 //! 3. componentize-py snapshots CPython after those imports into one component.
 
 use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
 use std::process::Command;
 
 use thiserror::Error;
@@ -77,6 +79,45 @@ pub fn build_python(
     toolchain: &PythonToolchain,
 ) -> Result<Vec<String>, PythonBuildError> {
     build_python_files(file, &[], out, toolchain)
+}
+
+/// Hashes the `.py` files under `dir` by their path relative to `root` and their content, so
+/// the same sources hash alike in any checkout.
+fn hash_tree(digest: &mut Sha256, root: &Path, dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for path in paths {
+        if path.is_dir() {
+            if path.file_name().is_some_and(|name| name != "__pycache__") {
+                hash_tree(digest, root, &path);
+            }
+        } else if path.extension().is_some_and(|ext| ext == "py") {
+            let relative = path.strip_prefix(root).unwrap_or(&path);
+            digest.update(relative.to_string_lossy().as_bytes());
+            digest.update(std::fs::read(&path).unwrap_or_default());
+        }
+    }
+}
+
+/// A key for the component `file` and `parts` build into: a digest of their contents and of
+/// the whole SDK. componentize-py's snapshot of the initialised interpreter differs from build
+/// to build, so a component built once for a key is reused rather than built again (the same
+/// sources then keep the same plugin hash, and `assent plan` sees no change).
+pub fn python_build_key(file: &Path, parts: &[PathBuf], toolchain: &PythonToolchain) -> String {
+    let mut digest = Sha256::new();
+    for path in std::iter::once(file).chain(parts.iter().map(PathBuf::as_path)) {
+        digest.update(
+            path.file_name()
+                .map(|name| name.as_encoded_bytes())
+                .unwrap_or_default(),
+        );
+        digest.update(std::fs::read(path).unwrap_or_default());
+    }
+    hash_tree(&mut digest, &toolchain.sdk, &toolchain.sdk);
+    hex::encode(&digest.finalize()[..8])
 }
 
 /// The stem of a `.py` file, or why it is not one.
