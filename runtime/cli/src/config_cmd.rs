@@ -65,7 +65,7 @@ pub fn import_terraform(args: &ImportArgs) -> anyhow::Result<()> {
     std::fs::write(&out, imported.to_toml())
         .with_context(|| format!("could not write `{}`", out.display()))?;
     for note in &imported.notes {
-        eprintln!("not carried over: {note}");
+        eprintln!("note: {note}");
     }
     println!("{}", out.display());
     Ok(())

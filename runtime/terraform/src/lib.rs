@@ -123,7 +123,7 @@ resource "aws_s3_bucket" "b" { bucket = "x" }
             imported
                 .notes
                 .iter()
-                .any(|note| note.contains("1 resources of other providers")),
+                .any(|note| note.starts_with("1 resource of other providers")),
             "{:?}",
             imported.notes
         );

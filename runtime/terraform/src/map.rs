@@ -386,8 +386,9 @@ pub(crate) fn map(read: Read) -> (Table, Vec<String>) {
         }
     }
     if others > 0 {
+        let plural = if others == 1 { "" } else { "s" };
         mapper.notes.push(format!(
-            "{others} resources of other providers (AWS, …) are Terraform's to keep; they are not part of Assent's configuration"
+            "{others} resource{plural} of other providers (AWS, …): Terraform's to keep, not part of Assent's configuration"
         ));
     }
     let mut config = Table::new();
