@@ -477,12 +477,8 @@ impl SlackSender {
         block_id: &str,
         values: Value,
     ) -> (u16, Value) {
-        let mut view = view.clone();
-        view["id"] = json!("V0FAKE");
-        view["team_id"] = json!(team);
-        view["hash"] = json!("1700000000.hash");
-        view["state"] = json!({ "values": values });
         let action = values[block_id]["value"].clone();
+        let view = opened(view, team, values);
         self.interaction(&json!({
             "type": "block_actions",
             "team": { "id": team, "domain": "acme" },
@@ -507,11 +503,7 @@ impl SlackSender {
         view: &Value,
         values: Value,
     ) -> (u16, Value) {
-        let mut view = view.clone();
-        view["id"] = json!("V0FAKE");
-        view["team_id"] = json!(team);
-        view["hash"] = json!("1700000000.hash");
-        view["state"] = json!({ "values": values });
+        let view = opened(view, team, values);
         self.interaction(&json!({
             "type": "view_submission",
             "team": { "id": team, "domain": "acme" },
@@ -522,4 +514,14 @@ impl SlackSender {
         }))
         .await
     }
+}
+
+/// `view` as Slack sends it back from an open modal: with its id, team, hash and `values`.
+fn opened(view: &Value, team: &str, values: Value) -> Value {
+    let mut view = view.clone();
+    view["id"] = json!("V0FAKE");
+    view["team_id"] = json!(team);
+    view["hash"] = json!("1700000000.hash");
+    view["state"] = json!({ "values": values });
+    view
 }
