@@ -7,7 +7,7 @@
 
 use std::sync::LazyLock;
 
-use assent_slack::SecretBox;
+use assent_secrets::SecretBox;
 use assent_slack::inbound::{self, Command};
 use assent_slack::modal::{self, ModalContext};
 use assent_slack::slack_morphism::prelude::{SlackInteractionEvent, SlackView};

@@ -517,7 +517,7 @@ async fn the_api_keeps_to_its_openapi_description() {
             "{report}\n{}",
             String::from_utf8_lossy(&output.stderr)
         );
-        assert!(report.contains("Tested: 28"), "{report}");
+        assert!(report.contains("Tested: 35"), "{report}");
     }
 }
 
@@ -1329,7 +1329,20 @@ async fn the_openapi_description_covers_every_route() {
         ("/api/v1/runs/{id}/deny", vec!["post"]),
         ("/api/v1/runs/{id}/revoke", vec!["post"]),
         ("/api/v1/audit", vec!["get"]),
-        ("/api/v1/environments/{name}", vec!["put"]),
+        ("/api/v1/environments/{environment}", vec!["put"]),
+        ("/api/v1/environments/{environment}/secrets", vec!["get"]),
+        (
+            "/api/v1/environments/{environment}/secrets/{name}",
+            vec!["put", "delete"],
+        ),
+        (
+            "/api/v1/environments/{environment}/integrations",
+            vec!["get"],
+        ),
+        (
+            "/api/v1/environments/{environment}/integrations/{name}",
+            vec!["put", "get", "delete"],
+        ),
         ("/api/v1/slack/install", vec!["post"]),
     ] {
         for method in methods {
@@ -1339,7 +1352,7 @@ async fn the_openapi_description_covers_every_route() {
             );
         }
     }
-    assert_eq!(paths.len(), 24, "a described route is not tested here");
+    assert_eq!(paths.len(), 28, "a described route is not tested here");
 }
 
 /// With room in memory for one plugin, requests alternating between two organisations'

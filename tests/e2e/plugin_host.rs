@@ -782,19 +782,13 @@ async fn form_handlers_fill_choices_change_the_form_and_filter_flows() {
         field("team", Some(FieldValue::String("db".into()))),
         field("reason", None),
     ];
-    let changed = session
-        .on_change("team", &prompt.user, &form)
-        .await
-        .unwrap();
+    let changed = session.on_change("team", &prompt, &form).await.unwrap();
     assert!(changed[1].visible && changed[1].required, "{changed:?}");
     let form = [
         field("team", Some(FieldValue::String("web".into()))),
         field("reason", None),
     ];
-    let changed = session
-        .on_change("team", &prompt.user, &form)
-        .await
-        .unwrap();
+    let changed = session.on_change("team", &prompt, &form).await.unwrap();
     assert!(!changed[1].visible && !changed[1].required, "{changed:?}");
 
     let flows: Vec<Flow> = ["approval", "break-glass"]

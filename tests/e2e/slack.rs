@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use assent_server::{Server, SlackConfig};
 use assent_tests::slack::{
-    CLIENT_ID, CLIENT_SECRET, FakeSlack, SECRETS_KEY, SIGNING_SECRET, SlackSender, connect,
+    CLIENT_ID, CLIENT_SECRET, FakeSlack, SIGNING_SECRET, SlackSender, connect,
 };
 use assent_tests::{TestDatabase, sqlite_database, test_databases};
 use reqwest::StatusCode;
@@ -36,7 +36,6 @@ async fn start_with_slack(database: &TestDatabase, slack: &FakeSlack) -> Server 
         api_url: slack.api_url(),
         authorize_url: SlackConfig::DEFAULT_AUTHORIZE_URL.into(),
         public_url: "https://assent.example.test".into(),
-        secrets_key: SECRETS_KEY.into(),
         command: "/assent".into(),
     });
     Server::start(config).await.unwrap()

@@ -20,7 +20,7 @@ use sha2::Sha256;
 
 /// The signing secret the tests sign with and servers under test verify with.
 pub const SIGNING_SECRET: &str = "test-signing-secret";
-/// The key sealing bot tokens in tests.
+/// The key sealing secrets and bot tokens in tests.
 pub const SECRETS_KEY: &str = "5f4dcc3b5aa765d61d8327deb882cf995f4dcc3b5aa765d61d8327deb882cf99";
 pub const CLIENT_ID: &str = "1234.5678";
 pub const CLIENT_SECRET: &str = "test-client-secret";

@@ -8,7 +8,9 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use assent_plugin_build::{BuildError, BuildOptions, Progress, build_rust};
 use assent_server::examples::{self, DEMO_ORG};
-use assent_server::{CacheBudget, Server, ServerConfig, SlackConfig, WorkerConfig};
+use assent_server::{
+    CacheBudget, HostList, Keyring, OutboundPolicy, Server, ServerConfig, SlackConfig, WorkerConfig,
+};
 use clap::Args;
 
 #[derive(Args)]
@@ -42,12 +44,29 @@ pub struct ServeArgs {
     /// removed first and compiled again when next used.
     #[arg(long, env = "ASSENT_PLUGIN_DISK_MIB", default_value_t = CacheBudget::default().disk_bytes >> 20)]
     plugin_disk_mib: u64,
+    /// 64 hex digits sealing secrets and Slack bot tokens at rest (`openssl rand -hex 32`).
+    /// Without one, a key is made once and kept in `DATA_DIR/secrets.key`. Keep it: with
+    /// another key, stored secrets cannot be read.
+    #[arg(long, env = "ASSENT_SECRETS_KEY", hide_env_values = true)]
+    secrets_key: Option<String>,
+    /// The key being rotated away from: what it sealed is sealed again under
+    /// `--secrets-key` at start, after which it can be dropped.
+    #[arg(long, env = "ASSENT_PREVIOUS_SECRETS_KEY", hide_env_values = true)]
+    previous_secrets_key: Option<String>,
+    /// Hosts integrations may call over plain http (comma-separated, `host` or `host:port`);
+    /// every other host must be https.
+    #[arg(long, env = "ASSENT_OUTBOUND_ALLOW_HTTP", default_value = "")]
+    outbound_allow_http: String,
+    /// Hosts integrations may call although they resolve to loopback, private or link-local
+    /// addresses (an internal service); every other host must resolve to public addresses.
+    #[arg(long, env = "ASSENT_OUTBOUND_ALLOW_PRIVATE", default_value = "")]
+    outbound_allow_private: String,
     #[command(flatten)]
     slack: SlackArgs,
 }
 
-/// The Slack app (all of `--slack-signing-secret`, `--slack-client-id`,
-/// `--slack-client-secret` and `--secrets-key` turn it on).
+/// The Slack app (all of `--slack-signing-secret`, `--slack-client-id` and
+/// `--slack-client-secret` turn it on).
 #[derive(Args)]
 pub struct SlackArgs {
     /// The Slack app's signing secret (Basic Information → App Credentials).
@@ -59,10 +78,6 @@ pub struct SlackArgs {
     /// The Slack app's client secret.
     #[arg(long, env = "ASSENT_SLACK_CLIENT_SECRET", hide_env_values = true)]
     slack_client_secret: Option<String>,
-    /// 64 hex digits sealing Slack bot tokens at rest (`openssl rand -hex 32`). Keep it: with
-    /// another key, stored tokens cannot be read and workspaces must be installed again.
-    #[arg(long, env = "ASSENT_SECRETS_KEY", hide_env_values = true)]
-    secrets_key: Option<String>,
     /// This server's public URL, as Slack reaches it (for the OAuth redirect).
     #[arg(long, env = "ASSENT_PUBLIC_URL")]
     public_url: Option<String>,
@@ -80,15 +95,14 @@ pub struct SlackArgs {
 
 impl SlackArgs {
     fn config(&self, listen: SocketAddr) -> anyhow::Result<Option<SlackConfig>> {
-        let (Some(signing_secret), Some(client_id), Some(client_secret), Some(secrets_key)) = (
+        let (Some(signing_secret), Some(client_id), Some(client_secret)) = (
             &self.slack_signing_secret,
             &self.slack_client_id,
             &self.slack_client_secret,
-            &self.secrets_key,
         ) else {
             if self.slack_signing_secret.is_some() {
                 bail!(
-                    "the Slack app needs --slack-client-id, --slack-client-secret and --secrets-key as well as --slack-signing-secret"
+                    "the Slack app needs --slack-client-id and --slack-client-secret as well as --slack-signing-secret"
                 );
             }
             return Ok(None);
@@ -103,7 +117,6 @@ impl SlackArgs {
                 .public_url
                 .clone()
                 .unwrap_or_else(|| format!("http://{listen}")),
-            secrets_key: secrets_key.clone(),
             command: self.slack_command.clone(),
         }))
     }
@@ -128,6 +141,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         Vec::new()
     };
     let slack = args.slack.config(args.listen)?;
+    let secrets = keyring(&args)?;
     let plugins = build_example_plugins(&examples, &args.data_dir).await?;
 
     let server = Server::start(ServerConfig {
@@ -144,6 +158,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             ..WorkerConfig::default()
         },
         slack,
+        secrets,
+        outbound: OutboundPolicy {
+            plain_http: HostList::parse(&args.outbound_allow_http),
+            private_addresses: HostList::parse(&args.outbound_allow_private),
+            ..OutboundPolicy::default()
+        },
     })
     .await?;
     let base = format!("http://{}/api/v1", server.addr);
@@ -180,6 +200,51 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     server.wait().await;
     Ok(())
+}
+
+/// The server's keys: `--secrets-key` (and `--previous-secrets-key`), or else the key kept
+/// in the data dir, made on first start.
+fn keyring(args: &ServeArgs) -> anyhow::Result<Keyring> {
+    let current = match &args.secrets_key {
+        Some(key) => key.clone(),
+        None => local_key(&args.data_dir.join("secrets.key"))?,
+    };
+    Keyring::from_hex(&current, args.previous_secrets_key.as_deref())
+        .context("--secrets-key / --previous-secrets-key")
+}
+
+/// The key in `path`, or a new random one written there, readable by its owner alone.
+fn local_key(path: &Path) -> anyhow::Result<String> {
+    if let Ok(key) = std::fs::read_to_string(path) {
+        return Ok(key.trim().to_owned());
+    }
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|error| anyhow::anyhow!("no randomness for a key: {error}"))?;
+    let key = hex::encode(bytes);
+    write_private(path, &key).with_context(|| format!("could not write `{}`", path.display()))?;
+    eprintln!(
+        "note: made a secrets key in {}; give one with --secrets-key in production, and keep it",
+        path.display()
+    );
+    Ok(key)
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(contents.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    std::fs::write(path, contents)
 }
 
 /// Hides a password in a database URL.

@@ -15,6 +15,7 @@
 //! The phases, each in its own module, in the order the runtime uses them:
 //! - [`flow`]: check a flow definition before it is stored (name, plugins' roles, fields);
 //! - [`fields`]: check a request's inputs against the flow's prompt fields;
+//! - [`integration`]: check an integration's settings against its type, and secrets' names;
 //! - [`permissions`]: may this user request, approve, deny, revoke or view;
 //! - [`trigger`]: which step something that happened (a click, a timer) attempts from a state;
 //! - [`resolve`]: the `on_<step>` hooks' say — proceed, redirect to another step, or ignore;
@@ -27,6 +28,7 @@
 pub mod fields;
 pub mod flow;
 pub mod form;
+pub mod integration;
 pub mod notice;
 pub mod permissions;
 pub mod resolve;
@@ -36,6 +38,7 @@ pub mod trigger;
 
 pub use fields::{FieldError, check_inputs, parse_duration};
 pub use flow::{FlowDefinition, FlowError};
+pub use integration::IntegrationError;
 pub use notice::Notice;
 pub use permissions::{Forbidden, RequestPermissions};
 pub use resolve::{BadRedirect, HookDecision, Origin, Resolution, Resolver};

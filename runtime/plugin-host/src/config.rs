@@ -16,6 +16,11 @@ pub struct Limits {
     /// for ever, so it is generous: 10 s is longer than any provider's API takes to answer,
     /// and shorter than a person waiting on a request would bear.
     pub wall_clock: Duration,
+    /// Time one call may spend waiting on integrations (the network), on top of its wall
+    /// clock. A provider answers in well under a second; 30 s lets a strategy page through a
+    /// large group or wait out one slow provider, and stops a plugin from holding a request
+    /// for minutes on a provider that is down.
+    pub network: Duration,
     /// Linear memory one instance may grow to. 64 MiB is far beyond what a Rust plugin needs;
     /// Python plugins carry an interpreter and get [`Limits::PYTHON_MEMORY`].
     pub memory_bytes: usize,
@@ -59,6 +64,7 @@ impl Default for Limits {
         Limits {
             deadline: Duration::from_millis(100),
             wall_clock: Duration::from_secs(10),
+            network: Duration::from_secs(30),
             memory_bytes: 64 << 20,
             // 16 KiB of stdout/stderr: a traceback or a panic message with room to spare;
             // more is a plugin printing in a loop, cut rather than kept.

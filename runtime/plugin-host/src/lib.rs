@@ -51,6 +51,9 @@ pub use host::PluginHost;
 pub use load::content_hash;
 pub use loaded::LoadedPlugins;
 pub use plugin::{Plugin, Session};
-pub use services::{Directory, EventCountQuery, ServiceError, ServiceFuture};
+pub use services::{
+    Directory, EventCountQuery, HttpRequest, HttpResponse, IntegrationError, IntegrationErrorKind,
+    IntegrationFuture, Integrations, ServiceError, ServiceFuture,
+};
 pub use share::CpuShare;
 pub use state::{LogLevel, LogRecord};

@@ -6,7 +6,7 @@
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rustix::time::{ClockId, clock_gettime};
 
@@ -66,16 +66,71 @@ pub(crate) async fn metered<F: Future>(meter: &CpuMeter, future: F) -> F::Output
     .await
 }
 
-/// Runs `future` metered, for at most `wall_clock`; `None` when that ran out first (the future
-/// is dropped where it stood).
+/// Time a call spends waiting on integrations (the network), which counts against its
+/// network budget rather than its wall clock.
+///
+/// Invariant: `open` is set while an integration call is in flight and cleared when it
+/// ends, adding its length to `done`; only the call's own future starts and ends waits.
+#[derive(Debug, Default)]
+pub(crate) struct NetworkClock {
+    state: std::sync::Mutex<NetworkState>,
+}
+
+#[derive(Debug, Default)]
+struct NetworkState {
+    done: Duration,
+    open: Option<Instant>,
+}
+
+impl NetworkClock {
+    pub(crate) fn reset(&self) {
+        *self.lock() = NetworkState::default();
+    }
+
+    /// Network time so far, a wait in flight included.
+    pub(crate) fn used(&self) -> Duration {
+        let state = self.lock();
+        state.done + state.open.map_or(Duration::ZERO, |since| since.elapsed())
+    }
+
+    /// Runs `wait` (an integration call) on the network clock.
+    pub(crate) async fn wait<F: Future>(&self, wait: F) -> F::Output {
+        self.lock().open = Some(Instant::now());
+        let output = wait.await;
+        let mut state = self.lock();
+        if let Some(since) = state.open.take() {
+            state.done += since.elapsed();
+        }
+        output
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, NetworkState> {
+        // The state is two plain values, valid whatever a panicking holder left.
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Runs `future` metered, for at most `wall_clock` plus whatever it spends waiting on
+/// `network`; `None` when that ran out first (the future is dropped where it stood).
 pub(crate) async fn limited<F: Future>(
     meter: &CpuMeter,
     wall_clock: Duration,
+    network: &NetworkClock,
     future: F,
 ) -> Option<F::Output> {
-    tokio::time::timeout(wall_clock, metered(meter, future))
-        .await
-        .ok()
+    let start = Instant::now();
+    let mut future = std::pin::pin!(metered(meter, future));
+    loop {
+        let deadline = start + wall_clock + network.used();
+        match tokio::time::timeout_at(deadline.into(), &mut future).await {
+            Ok(output) => return Some(output),
+            // Network time spent meanwhile moved the deadline: keep going until it is reached.
+            Err(_) if start + wall_clock + network.used() > Instant::now() => continue,
+            Err(_) => return None,
+        }
+    }
 }
 
 fn thread_cpu_nanos() -> u64 {
@@ -96,6 +151,29 @@ mod tests {
         while start.elapsed() < duration {
             std::hint::black_box(0u64);
         }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn network_waits_move_the_wall_clock_deadline() {
+        let (meter, network) = (CpuMeter::default(), NetworkClock::default());
+        let waited = limited(&meter, Duration::from_millis(50), &network, async {
+            network
+                .wait(tokio::time::sleep(Duration::from_millis(150)))
+                .await;
+            "done"
+        })
+        .await;
+        assert_eq!(waited, Some("done"));
+        assert!(network.used() >= Duration::from_millis(150));
+        network.reset();
+        let slept = limited(&meter, Duration::from_millis(50), &network, async {
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        })
+        .await;
+        assert_eq!(
+            slept, None,
+            "a wait off the network clock still ends at the wall clock"
+        );
     }
 
     #[tokio::test(flavor = "current_thread")]

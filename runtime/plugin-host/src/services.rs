@@ -1,12 +1,15 @@
-//! What a plugin may ask of the host beyond its sandbox: the organisation's people.
+//! What a plugin may ask of the host beyond its sandbox: the organisation's people, and the
+//! flow environment's integrations.
 //!
-//! The host does not know organisations or databases; whoever opens a session (the runner)
-//! hands it a [`Directory`] for the session's organisation. A session without one (the CLI's
-//! test bench) answers every such import with an error saying so. Each contract version's
-//! imports convert to and from these types in its own module.
+//! The host does not know organisations, databases or providers; whoever opens a session
+//! (the runner) hands it a [`Directory`] for the session's organisation and
+//! [`Integrations`] for the flow's environment. A session without them (the CLI's test
+//! bench) answers every such import with an error saying so. Each contract version's imports
+//! convert to and from these types in its own module.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
 use assent_types::{Identity, Step, User};
 use thiserror::Error;
@@ -76,4 +79,97 @@ pub(crate) fn too_many_calls() -> ServiceError {
         "a handler may make at most {MAX_CALLS_PER_HANDLER} calls to the user directory; \
          look people up once and keep the answers"
     ))
+}
+
+/// What went wrong in an integration call, so the SDKs can raise the right exception.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntegrationErrorKind {
+    /// No such integration, or one missing its secret.
+    NotConfigured,
+    /// An operation the integration does not have, or arguments that do not fit.
+    InvalidRequest,
+    /// The outbound rules refused the request.
+    Refused,
+    /// The provider did not answer in time.
+    Timeout,
+    /// The provider could not be reached, or answered 5xx or 429.
+    Unavailable,
+    /// The provider refused the request (4xx).
+    Provider,
+    /// The handler used up its network budget or its number of calls.
+    Budget,
+}
+
+/// An integration call's failure; the message is for the plugin's author and never holds a
+/// secret.
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
+#[error("{message}")]
+pub struct IntegrationError {
+    pub kind: IntegrationErrorKind,
+    pub message: String,
+    /// The provider's HTTP status, when it answered.
+    pub status: Option<u16>,
+}
+
+impl IntegrationError {
+    pub fn new(kind: IntegrationErrorKind, message: impl Into<String>) -> IntegrationError {
+        IntegrationError {
+            kind,
+            message: message.into(),
+            status: None,
+        }
+    }
+}
+
+/// A request a plugin sends through an `http` integration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRequest {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Vec<u8>>,
+    pub timeout: Option<Duration>,
+    /// The `http` integration to go through, by name; by default the one allowing the host.
+    pub integration: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// What an [`Integrations`] call returns.
+pub type IntegrationFuture<'a, T> =
+    Pin<Box<dyn Future<Output = Result<T, IntegrationError>> + Send + 'a>>;
+
+/// The integrations of one flow's environment, as a plugin's `integrations` import reaches
+/// them. The host knows no providers: whoever opens the session (the runner) supplies this.
+pub trait Integrations: Send + Sync {
+    /// Calls `operation` of integration `integration` with JSON `args`; answers JSON.
+    fn call(
+        &self,
+        integration: String,
+        operation: String,
+        args: String,
+    ) -> IntegrationFuture<'_, String>;
+    /// Sends `request` through one of the environment's `http` integrations.
+    fn fetch(&self, request: HttpRequest) -> IntegrationFuture<'_, HttpResponse>;
+    /// The value of the secret that `setting` of `integration` names.
+    fn secret(&self, integration: String, setting: String) -> IntegrationFuture<'_, String>;
+}
+
+// A handler may make this many integration calls. Sym's examples make one to three (is the
+// requester on call, is the approver in a group); a hundred covers a strategy granting a
+// dozen targets with a lookup each, while a plugin calling in a loop stops long before it
+// could flood a provider on the organisation's behalf.
+pub(crate) const MAX_INTEGRATION_CALLS_PER_HANDLER: u32 = 100;
+
+/// The error a session without integrations answers with.
+pub(crate) fn no_integrations() -> IntegrationError {
+    IntegrationError::new(
+        IntegrationErrorKind::NotConfigured,
+        "this plugin runs without its flow's integrations (as `assent plugin call` does, or as a flows filter); try the flow through `assent serve`",
+    )
 }

@@ -9,9 +9,11 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::config::Limits;
-use crate::meter::CpuMeter;
+use crate::meter::{CpuMeter, NetworkClock};
 use crate::output::CapturedOutput;
-use crate::services::{self, Directory, ServiceError};
+use crate::services::{
+    self, Directory, IntegrationError, IntegrationErrorKind, Integrations, ServiceError,
+};
 
 /// One line a plugin wrote through the `log` import.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -115,6 +117,15 @@ pub(crate) struct CallState {
     pub(crate) directory: Option<Arc<dyn Directory>>,
     /// Directory calls the current handler call has made.
     pub(crate) directory_calls: u32,
+    /// The flow environment's integrations, for the `integrations` import; none outside a
+    /// served flow.
+    pub(crate) integrations: Option<Arc<dyn Integrations>>,
+    /// Integration calls the current handler call has made.
+    pub(crate) integration_calls: u32,
+    /// Time the current call has waited on integrations; shared with the future that polls it.
+    pub(crate) network: Arc<NetworkClock>,
+    /// Network time a call may spend.
+    pub(crate) network_budget: Duration,
 }
 
 impl CallState {
@@ -134,7 +145,39 @@ impl CallState {
             wall_clock: limits.wall_clock,
             directory: None,
             directory_calls: 0,
+            integrations: None,
+            integration_calls: 0,
+            network: Arc::default(),
+            network_budget: limits.network,
         }
+    }
+
+    /// The integrations for one more call of the current handler and the network time left,
+    /// or why the call may not be made.
+    pub(crate) fn integrations(&mut self) -> Result<NetworkCall, IntegrationError> {
+        let integrations = self
+            .integrations
+            .clone()
+            .ok_or_else(services::no_integrations)?;
+        if self.integration_calls >= services::MAX_INTEGRATION_CALLS_PER_HANDLER {
+            return Err(IntegrationError::new(
+                IntegrationErrorKind::Budget,
+                format!(
+                    "a handler may make at most {} integration calls; make fewer (one call per person or group, not per item)",
+                    services::MAX_INTEGRATION_CALLS_PER_HANDLER
+                ),
+            ));
+        }
+        let left = self.network_budget.saturating_sub(self.network.used());
+        if left.is_zero() {
+            return Err(network_budget_spent(self.network_budget));
+        }
+        self.integration_calls += 1;
+        Ok(NetworkCall {
+            integrations,
+            network: Arc::clone(&self.network),
+            left,
+        })
     }
 
     /// The directory for one more call of the current handler, or why there is none.
@@ -156,6 +199,25 @@ impl CallState {
             self.logs.push(record);
         }
     }
+}
+
+/// What one integration call of a handler may use: the integrations, the call's network
+/// clock, and the network time it has left.
+pub(crate) struct NetworkCall {
+    pub(crate) integrations: Arc<dyn Integrations>,
+    pub(crate) network: Arc<NetworkClock>,
+    pub(crate) left: Duration,
+}
+
+/// The error once a call has waited `budget` on integrations.
+pub(crate) fn network_budget_spent(budget: Duration) -> IntegrationError {
+    IntegrationError::new(
+        IntegrationErrorKind::Budget,
+        format!(
+            "this handler has used its network budget of {} ms waiting on integrations; make fewer or faster calls",
+            budget.as_millis()
+        ),
+    )
 }
 
 /// A sealed WASI context: no files, no sockets, no environment, no arguments, no stdin;

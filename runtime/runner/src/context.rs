@@ -10,6 +10,8 @@ use crate::{Runner, RuntimeError};
 /// The flow version a run belongs to, with its plugins loaded.
 pub(crate) struct FlowContext {
     pub flow: FlowRecord,
+    /// The flow's environment with its integrations, as handlers see it.
+    pub environment: Environment,
     pub plugin: Plugin,
     pub strategy: Option<Plugin>,
 }
@@ -54,8 +56,10 @@ impl Runner {
             ),
             None => None,
         };
+        let environment = self.environment_of(org_id, &flow).await?;
         Ok(FlowContext {
             flow,
+            environment,
             plugin,
             strategy,
         })
@@ -72,7 +76,7 @@ impl Runner {
 }
 
 /// The event a handler sees for `step` of `run`.
-pub(crate) fn event_for(step: Step, actor: &User, flow: &FlowRecord, run: &RunRecord) -> Event {
+pub(crate) fn event_for(step: Step, actor: &User, context: &FlowContext, run: &RunRecord) -> Event {
     Event {
         name: step,
         user: actor.clone(),
@@ -81,24 +85,20 @@ pub(crate) fn event_for(step: Step, actor: &User, flow: &FlowRecord, run: &RunRe
             timestamp: now_rfc3339(),
             message: None,
         },
-        flow: flow_of(flow),
+        flow: flow_of(&context.flow, context.environment.clone()),
         run: run.body.run.clone(),
         outputs: run.body.outputs.clone(),
     }
 }
 
-/// The flow as handlers see it.
-pub(crate) fn flow_of(flow: &FlowRecord) -> Flow {
+/// The flow as handlers see it, in its `environment`.
+pub(crate) fn flow_of(flow: &FlowRecord, environment: Environment) -> Flow {
     Flow {
         name: flow.name.clone(),
         label: flow.label.clone(),
         vars: flow.vars.clone(),
         fields: flow.fields.clone(),
-        // The environment's integrations reach plugins once integrations can be configured.
-        environment: Environment {
-            name: flow.environment.clone(),
-            integrations: Vec::new(),
-        },
+        environment,
     }
 }
 

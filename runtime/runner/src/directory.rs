@@ -5,14 +5,12 @@
 
 use std::sync::Arc;
 
-use assent_plugin_host::{
-    CallError, Directory, EventCountQuery, Plugin, ServiceError, ServiceFuture,
-};
+use assent_plugin_host::{Directory, EventCountQuery, ServiceError, ServiceFuture};
 use assent_store::{EventCount, EventKind, NewEvent, NewUser, StoreError};
 use assent_types::{Identity, User};
 use serde_json::json;
 
-use crate::{Runner, RuntimeError, TenantSession};
+use crate::{Runner, RuntimeError};
 
 /// One organisation's people, for its plugins.
 struct OrgDirectory {
@@ -20,21 +18,12 @@ struct OrgDirectory {
     org_id: String,
 }
 
-impl Runner {
-    /// A session of `plugin` for `org_id`, its `users` import reaching the organisation's people.
-    pub(crate) async fn session(
-        &self,
-        org_id: &str,
-        plugin: &Plugin,
-    ) -> Result<TenantSession, CallError> {
-        let mut tenant = self.plugins.session(org_id, plugin).await?;
-        let directory = OrgDirectory {
-            runner: self.clone(),
-            org_id: org_id.to_owned(),
-        };
-        tenant.session = tenant.session.with_directory(Arc::new(directory));
-        Ok(tenant)
-    }
+/// The organisation's people, for a session of one of its plugins.
+pub(crate) fn directory_of(runner: &Runner, org_id: &str) -> Arc<dyn Directory> {
+    Arc::new(OrgDirectory {
+        runner: runner.clone(),
+        org_id: org_id.to_owned(),
+    })
 }
 
 /// A time as a plugin gave it (RFC 3339), in Unix milliseconds.

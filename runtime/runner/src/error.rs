@@ -19,6 +19,13 @@ pub enum RuntimeError {
     InvalidInput(String),
     #[error(transparent)]
     InvalidFlow(#[from] crate::FlowError),
+    /// An integration or a secret is not usable, or a secret is still in use.
+    #[error(transparent)]
+    InvalidIntegration(#[from] assent_engine::IntegrationError),
+    /// A secret could not be sealed or opened with the server's keys; the message names
+    /// which secret, never its value.
+    #[error("{0}")]
+    Sealing(String),
     /// An item of a configuration file is not usable; nothing of the file was applied.
     #[error("{item}: {reason}; nothing was applied")]
     InvalidConfig { item: String, reason: String },

@@ -9,11 +9,14 @@ use std::collections::BTreeMap;
 use assent_engine::{form, permissions};
 use assent_plugin_host::{CallError, CallFailure, Plugin};
 use assent_store::FlowRecord;
-use assent_types::{ChannelType, Event, FormField, Handler, HookOutcome, Payload, Run, Step, User};
+use assent_types::{
+    ChannelType, Environment, Event, FormField, Handler, HookOutcome, Payload, Run, Step, User,
+};
 use serde_json::{Map, Value};
 
 use crate::context::{flow_of, now_rfc3339};
 use crate::plugins::TenantSession;
+use crate::reach::Reach;
 use crate::{Runner, RuntimeError};
 
 /// What `on_prompt` said about showing a flow's request form to someone.
@@ -91,13 +94,14 @@ impl Runner {
         if !plugin.implements(Handler::On(Step::Prompt)) {
             return Ok(PromptAnswer::Offer);
         }
+        let environment = self.environment_of(org_id, flow).await?;
         let mut session = self
-            .session(org_id, &plugin)
+            .session(org_id, &plugin, Reach::flow(&flow.environment, None))
             .await
             .map_err(RuntimeError::Plugin)?;
         let outcome = session
             .session
-            .on(Step::Prompt, &prompt_event(flow, user))
+            .on(Step::Prompt, &prompt_event(flow, environment, user))
             .await
             .map_err(RuntimeError::Plugin)?;
         Ok(match outcome {
@@ -190,9 +194,18 @@ impl Runner {
         }
         let _admitted = self.plugins.admit(org_id)?;
         let plugin = self.flow_plugin(org_id, flow).await?;
+        let environment = self.environment_of(org_id, flow).await?;
         let mut session = None;
         let fields = self
-            .fill_form(org_id, flow, &plugin, user, inputs, &mut session)
+            .fill_form(
+                org_id,
+                flow,
+                &environment,
+                &plugin,
+                user,
+                inputs,
+                &mut session,
+            )
             .await
             .map_err(RuntimeError::Plugin)?;
         let on_change = fields
@@ -205,10 +218,12 @@ impl Runner {
 
     /// The form of `flow` as `user` filled it with `inputs`. Opens a session of `plugin` in
     /// `session` only when the form needs the plugin, so a request can go on using it.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn fill_form(
         &self,
         org_id: &str,
         flow: &FlowRecord,
+        environment: &Environment,
         plugin: &Plugin,
         user: &User,
         inputs: &Map<String, Value>,
@@ -234,15 +249,18 @@ impl Runner {
         }
         let session = match session {
             Some(session) => session,
-            None => session.insert(self.session(org_id, plugin).await?),
+            None => session.insert(
+                self.session(org_id, plugin, Reach::flow(&flow.environment, None))
+                    .await?,
+            ),
         };
-        let event = prompt_event(flow, user);
+        let event = prompt_event(flow, environment.clone(), user);
         for name in &prefetch {
             let options = session.session.prefetch(name, &event).await?;
             form::prefetched(&mut filled, name, options);
         }
         for name in &changes {
-            let answer = session.session.on_change(name, user, &filled).await?;
+            let answer = session.session.on_change(name, &event, &filled).await?;
             filled = form::changed(&filled, answer).map_err(|error| CallError {
                 plugin: plugin.name().to_owned(),
                 handler: Handler::OnChange.to_string(),
@@ -271,11 +289,21 @@ impl Runner {
             .get(&self.store, org_id, &filter.plugin_hash)
             .await?
             .named(FLOWS_FILTER.to_owned());
+        // A flows filter belongs to no environment, so it reaches no integrations.
         let mut session = self
-            .session(org_id, &plugin)
+            .session(org_id, &plugin, Reach::default())
             .await
             .map_err(RuntimeError::Plugin)?;
-        let definitions: Vec<_> = flows.iter().map(flow_of).collect();
+        let definitions: Vec<_> = flows
+            .iter()
+            .map(|flow| {
+                let environment = Environment {
+                    name: flow.environment.clone(),
+                    integrations: Vec::new(),
+                };
+                flow_of(flow, environment)
+            })
+            .collect();
         let kept = session
             .session
             .get_flows(user, &definitions, &filter.vars)
@@ -287,7 +315,7 @@ impl Runner {
 
 /// The event of a form's handlers: the `prompt` step, by the person filling it in, before
 /// anything is entered (`on_change` is given the form itself).
-fn prompt_event(flow: &FlowRecord, user: &User) -> Event {
+fn prompt_event(flow: &FlowRecord, environment: Environment, user: &User) -> Event {
     Event {
         name: Step::Prompt,
         user: user.clone(),
@@ -296,7 +324,7 @@ fn prompt_event(flow: &FlowRecord, user: &User) -> Event {
             timestamp: now_rfc3339(),
             message: None,
         },
-        flow: flow_of(flow),
+        flow: flow_of(flow, environment),
         run: Run::default(),
         outputs: serde_json::Map::default(),
     }

@@ -20,6 +20,8 @@
 //! - [`flows`]: plugins installed and flows validated and stored — one path for the API, the
 //!   demo and configuration;
 //! - [`admin`]: people, tokens, environments, organisations and Slack workspaces;
+//! - `secrets` and `integrations`: an environment's secrets (sealed, never shown) and the
+//!   integrations that use them;
 //! - `config`: configuration as code — a file's environments, flows and flows filter
 //!   planned against what is stored and applied in one transaction;
 //! - [`idempotency`]: retried API calls answered once; `views`: who may see a run;
@@ -37,18 +39,23 @@ mod failure;
 pub mod flows;
 mod form;
 pub mod idempotency;
+mod integrations;
 mod jobs;
 pub mod notify;
 pub mod plugins;
+mod reach;
 mod reads;
 pub mod request;
+mod secrets;
 pub mod step;
 pub mod timers;
 mod views;
 
 use std::sync::Arc;
 
+use assent_outbound::Outbound;
 use assent_plugin_host::PluginHost;
+use assent_secrets::Keyring;
 use assent_store::{Store, new_id};
 use tokio::sync::Notify;
 
@@ -63,6 +70,7 @@ pub use notify::{Delivery, Notifier};
 pub use plugins::{Plugins, TenantSession};
 pub use reads::Reads;
 pub use request::NewRequest;
+pub use secrets::Resealed;
 pub use step::{Action, StepResult};
 pub use timers::WorkerConfig;
 
@@ -77,16 +85,22 @@ pub struct Runner {
     wake: Arc<Notify>,
     /// Where notices go (Slack); without one, steps schedule none.
     notifier: Option<Arc<dyn Notifier>>,
+    /// The server's keys, which secrets are sealed under.
+    keys: Keyring,
+    /// Requests to integrations, under the operator's outbound rules.
+    outbound: Outbound,
 }
 
 impl Runner {
-    pub fn new(store: Store, host: PluginHost) -> Runner {
+    pub fn new(store: Store, host: PluginHost, keys: Keyring, outbound: Outbound) -> Runner {
         Runner {
             store,
             plugins: Plugins::new(host),
             owner: format!("worker-{}", new_id()).into(),
             wake: Arc::new(Notify::new()),
             notifier: None,
+            keys,
+            outbound,
         }
     }
 

@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use crate::context::{FlowContext, event_for};
 use crate::plugins::TenantSession;
+use crate::reach::Reach;
 use crate::step::{Advance, Attempt, StepResult, legacy_permissions};
 use crate::{Runner, RuntimeError};
 
@@ -64,6 +65,7 @@ impl Runner {
             .fill_form(
                 org_id,
                 &context.flow,
+                &context.environment,
                 &context.plugin,
                 &request.requester,
                 &request.inputs,
@@ -87,12 +89,19 @@ impl Runner {
 
         let mut session = match session {
             Some(session) => session,
-            None => match self.session(org_id, &context.plugin).await {
+            None => match self
+                .session(
+                    org_id,
+                    &context.plugin,
+                    Reach::flow(&context.flow.environment, Some(&draft.id)),
+                )
+                .await
+            {
                 Ok(session) => session,
                 Err(error) => return self.fail_new(&context, draft, Step::Request, &error).await,
             },
         };
-        let event = event_for(Step::Request, &request.requester, &context.flow, &draft);
+        let event = event_for(Step::Request, &request.requester, &context, &draft);
         match plan_request(&context, &mut session, &event).await {
             Ok((notifications, plan, permissions)) => {
                 draft.body.notifications = notifications;

@@ -34,6 +34,7 @@ use crate::apply::{StepFacts, apply};
 use crate::context::{FlowContext, event_for};
 use crate::jobs::queued_jobs;
 use crate::plugins::TenantSession;
+use crate::reach::Reach;
 use crate::{Runner, RuntimeError};
 
 // How often one trigger is re-evaluated after losing a race to another step on the same run
@@ -304,7 +305,11 @@ impl Runner {
         let mut session = match session {
             Some(session) => session,
             None => self
-                .session(&run.org_id, &context.plugin)
+                .session(
+                    &run.org_id,
+                    &context.plugin,
+                    Reach::flow(&context.flow.environment, Some(&run.id)),
+                )
                 .await
                 .map_err(|error| Stop::Plugin(step, error))?,
         };
@@ -317,7 +322,7 @@ impl Runner {
         let mut resolver = Resolver::new(origin, step);
         while let Some(hook) = resolver.next_hook() {
             let outcome = if context.plugin.implements(Handler::On(hook)) {
-                let mut event = event_for(hook, attempt.actor, &context.flow, run);
+                let mut event = event_for(hook, attempt.actor, context, run);
                 event.payload.message = attempt.decision_message(hook);
                 session
                     .session
@@ -387,7 +392,7 @@ impl Runner {
         let rules = match &run.body.permissions {
             Some(rules) => rules.clone(),
             None => {
-                let event = event_for(step, actor, &attempt.context.flow, run);
+                let event = event_for(step, actor, attempt.context, run);
                 permissions_of(attempt.context, session, &event)
                     .await
                     .map_err(|error| Stop::Plugin(step, error))?
@@ -545,7 +550,7 @@ impl Runner {
 
         let mut queued = queued_jobs(&run.org_id, &applied.schedule, job_ids);
         if context.plugin.implements(Handler::After(step)) {
-            let mut event = event_for(step, attempt.actor, &context.flow, &run);
+            let mut event = event_for(step, attempt.actor, context, &run);
             event.payload.message = attempt.decision_message(step);
             if let Err(error) = session.session.after(step, &event).await {
                 queued.extend(self.record_plugin_error(&run, step, &error).await?);
@@ -570,9 +575,10 @@ impl Runner {
         let Some(strategy) = &context.strategy else {
             return Ok(None);
         };
-        let event = event_for(step, actor, &context.flow, run);
+        let event = event_for(step, actor, context, run);
         let target = event.target().cloned().unwrap_or_default();
-        let mut session = self.session(&run.org_id, strategy).await?;
+        let reach = Reach::flow(&context.flow.environment, Some(&run.id));
+        let mut session = self.session(&run.org_id, strategy, reach).await?;
         match call {
             StrategyCall::Escalate => session.session.escalate(&target, &event).await,
             StrategyCall::Deescalate => session.session.deescalate(&target, &event).await,

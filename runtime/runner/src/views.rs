@@ -5,6 +5,7 @@ use assent_store::RunRecord;
 use assent_types::{Role, Step, User};
 
 use crate::context::event_for;
+use crate::reach::Reach;
 use crate::step::permissions_of;
 use crate::{Runner, RuntimeError};
 
@@ -26,10 +27,14 @@ impl Runner {
         }
         let context = self.context_of(run).await?;
         let mut session = self
-            .session(&run.org_id, &context.plugin)
+            .session(
+                &run.org_id,
+                &context.plugin,
+                Reach::flow(&context.flow.environment, Some(&run.id)),
+            )
             .await
             .map_err(RuntimeError::Plugin)?;
-        let event = event_for(Step::Request, viewer, &context.flow, run);
+        let event = event_for(Step::Request, viewer, &context, run);
         let rules = permissions_of(&context, &mut session, &event)
             .await
             .map_err(RuntimeError::Plugin)?;

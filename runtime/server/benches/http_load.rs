@@ -26,6 +26,8 @@ async fn run(database: TestDatabase, clients: u64, seconds: u64) {
         operator_token: Some("bench".into()),
         worker: WorkerConfig::default(),
         slack: None,
+        secrets: assent_server::Keyring::from_hex(assent_tests::slack::SECRETS_KEY, None).unwrap(),
+        outbound: assent_server::OutboundPolicy::default(),
     })
     .await
     .unwrap();

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use assent_server::{Server, ServerConfig, SlackConfig, WorkerConfig};
 use assent_tests::bench::{env_number, percentile};
 use assent_tests::slack::{
-    CLIENT_ID, CLIENT_SECRET, FakeSlack, SECRETS_KEY, SIGNING_SECRET, SlackSender, connect,
+    CLIENT_ID, CLIENT_SECRET, FakeSlack, SIGNING_SECRET, SlackSender, connect,
 };
 use assent_tests::{Api, TestDatabase, plugin_bytes, postgres_database, sqlite_database};
 use serde_json::{Value, json};
@@ -105,9 +105,10 @@ async fn run(database: TestDatabase, clients: usize, runs: usize) {
             api_url: slack.api_url(),
             authorize_url: SlackConfig::DEFAULT_AUTHORIZE_URL.into(),
             public_url: "https://assent.example.test".into(),
-            secrets_key: SECRETS_KEY.into(),
             command: "/assent".into(),
         }),
+        secrets: assent_server::Keyring::from_hex(assent_tests::slack::SECRETS_KEY, None).unwrap(),
+        outbound: assent_server::OutboundPolicy::default(),
     })
     .await
     .unwrap();

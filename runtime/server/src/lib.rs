@@ -17,8 +17,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use assent_outbound::{HostList, Outbound, OutboundPolicy};
 pub use assent_plugin_host::CacheBudget;
 use assent_plugin_host::{HostConfig, PluginHost};
+pub use assent_secrets::{Keyring, SecretValue};
 use assent_store::Store;
 
 pub use api::{AppState, openapi, router};
@@ -39,6 +41,12 @@ pub struct ServerConfig {
     pub worker: WorkerConfig,
     /// The Slack app; `None` serves the API alone.
     pub slack: Option<SlackConfig>,
+    /// The keys secrets and Slack bot tokens are sealed under (and, while rotating, the
+    /// previous one: everything it sealed is sealed again at start).
+    pub secrets: Keyring,
+    /// What integrations may reach: plain http and private addresses only for the hosts the
+    /// operator names, and the limits on time and size.
+    pub outbound: OutboundPolicy,
 }
 
 /// Failure to start.
@@ -50,6 +58,10 @@ pub enum StartError {
     Host(#[from] assent_plugin_host::HostError),
     #[error(transparent)]
     Slack(#[from] slack::SlackSetupError),
+    #[error("cannot start the outbound HTTP client: {0}")]
+    Outbound(#[from] assent_outbound::OutboundError),
+    #[error("cannot seal secrets again under the new key: {0}")]
+    Reseal(#[from] assent_runner::RuntimeError),
     #[error("cannot listen on `{addr}`: {source}")]
     Listen {
         addr: SocketAddr,
@@ -76,9 +88,22 @@ impl Server {
             cache: config.plugin_cache,
             ..HostConfig::default()
         })?;
-        let mut runner = Runner::new(store.clone(), host);
-        // One Slack app (client, verifier, key) serves both the notifier and the routes.
-        let slack = config.slack.clone().map(Slack::new).transpose()?;
+        let outbound = Outbound::new(config.outbound.clone())?;
+        let mut runner = Runner::new(store.clone(), host, config.secrets.clone(), outbound);
+        if config.secrets.previous_key_id().is_some() {
+            let resealed = runner.reseal_stale_secrets().await?;
+            tracing::info!(
+                secrets = resealed.secrets,
+                slack_tokens = resealed.slack_tokens,
+                "sealed again under the current secrets key; the previous key can be dropped once every server runs with the current one"
+            );
+        }
+        // One Slack app (client, verifier, keys) serves both the notifier and the routes.
+        let slack = config
+            .slack
+            .clone()
+            .map(|slack| Slack::new(slack, config.secrets.clone()))
+            .transpose()?;
         if let Some(slack) = &slack {
             let notifier = notifier::SlackNotifier::new(slack.clone(), store);
             runner = runner.with_notifier(Arc::new(notifier));

@@ -7,17 +7,14 @@
 //!   base URL (a local fake Slack in tests);
 //! - [`message`]: the Block Kit of every message Assent posts (request cards, DMs, errors);
 //! - [`modal`]: the request modal and reading its submitted values back;
-//! - [`secrets`]: bot tokens and OAuth state sealed with a key from configuration.
 
 pub mod client;
 pub mod inbound;
 pub mod message;
 pub mod modal;
-pub mod secrets;
 pub mod verify;
 
 pub use client::{Installation, SlackApi, SlackApiError, SlackProfile};
-pub use secrets::{SecretBox, SecretError};
 pub use verify::{Verifier, VerifyError};
 
 /// The OAuth scopes the bot asks for, and why.

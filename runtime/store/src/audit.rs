@@ -37,6 +37,17 @@ pub enum EventKind {
     UserUpdated,
     TokenCreated,
     EnvironmentUpdated,
+    /// A secret was set (a new version) or deleted; the entry never holds its value.
+    SecretSet,
+    SecretDeleted,
+    /// An integration was created, changed or deleted.
+    IntegrationUpdated,
+    IntegrationDeleted,
+    /// A plugin's request to an integration: which, method, host, path, status, duration —
+    /// never a header, a body or a query.
+    IntegrationCall,
+    /// A plugin read the value of an integration's secret (never recorded).
+    SecretRetrieved,
     SlackConnected,
     SlackDisconnected,
 }
@@ -58,6 +69,12 @@ impl EventKind {
             EventKind::UserUpdated => "user.updated",
             EventKind::TokenCreated => "token.created",
             EventKind::EnvironmentUpdated => "environment.updated",
+            EventKind::SecretSet => "secret.set",
+            EventKind::SecretDeleted => "secret.deleted",
+            EventKind::IntegrationUpdated => "integration.updated",
+            EventKind::IntegrationDeleted => "integration.deleted",
+            EventKind::IntegrationCall => "integration.call",
+            EventKind::SecretRetrieved => "secret.retrieved",
             EventKind::SlackConnected => "slack.connected",
             EventKind::SlackDisconnected => "slack.disconnected",
         }

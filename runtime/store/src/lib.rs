@@ -24,6 +24,7 @@ mod jobs;
 mod orgs;
 mod plugins;
 mod runs;
+mod secrets;
 mod slack;
 mod users;
 
@@ -39,5 +40,6 @@ pub use jobs::{Job, NewJob, Task};
 pub use orgs::{DEFAULT_ENVIRONMENT, Organization, Provisioned};
 pub use plugins::PluginRecord;
 pub use runs::{RunBody, RunError, RunRecord};
+pub use secrets::{IntegrationRecord, SealedSecret, SecretDeletion, SecretRecord, StaleSecret};
 pub use slack::{SlackMessage, SlackWorkspace};
 pub use users::{NewUser, Principal};

@@ -108,6 +108,20 @@ impl Store {
         row.as_ref().map(workspace_from_row).transpose()
     }
 
+    /// Every connected workspace, for a rotation of the server's key (the server's concern,
+    /// not a tenant's, so it names no organisation).
+    pub async fn slack_workspaces_all(&self) -> Result<Vec<SlackWorkspace>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {WORKSPACE_COLUMNS} FROM slack_workspaces ORDER BY team_id"
+        ));
+        sqlx::query(sql)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(workspace_from_row)
+            .collect()
+    }
+
     /// The organisation's workspace (the first connected, if there are several).
     pub async fn slack_workspace_of(
         &self,

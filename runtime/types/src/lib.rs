@@ -8,6 +8,7 @@ mod event;
 mod flow_params;
 mod handler;
 pub mod idempotency;
+mod integration;
 mod outcome;
 
 pub use event::{
@@ -17,6 +18,9 @@ pub use event::{
 pub use flow_params::FlowParams;
 pub use handler::{Handler, HandlerKind, UnknownHandler};
 pub use idempotency::{BadIdempotencyKey, IdempotencyKey};
+pub use integration::{
+    IntegrationSpec, IntegrationType, SECRET_SETTING_SUFFIX, UnknownIntegrationType,
+};
 pub use outcome::{
     Approvers, Destination, HookOutcome, Notification, Permission, PermissionLevel, PluginError,
     RequestPermission,

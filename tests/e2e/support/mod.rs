@@ -27,6 +27,13 @@ pub fn server_config(database: &TestDatabase) -> ServerConfig {
             ..WorkerConfig::default()
         },
         slack: None,
+        secrets: assent_server::Keyring::from_hex(assent_tests::slack::SECRETS_KEY, None).unwrap(),
+        // The providers' fakes listen on loopback over plain http.
+        outbound: assent_server::OutboundPolicy {
+            plain_http: assent_server::HostList::parse("127.0.0.1"),
+            private_addresses: assent_server::HostList::parse("127.0.0.1"),
+            ..assent_server::OutboundPolicy::default()
+        },
     }
 }
 

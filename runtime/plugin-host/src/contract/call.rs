@@ -30,8 +30,8 @@ pub(crate) enum Call<'a> {
     GetFlows(&'a User, &'a [Flow], &'a BTreeMap<String, String>),
     /// The choices of the named field.
     Prefetch(&'a str, &'a Event),
-    /// The form after the named field changed, as the user has filled it in.
-    OnChange(&'a str, &'a User, &'a [FormField]),
+    /// The form after the named field changed, as the user (the event's) has filled it in.
+    OnChange(&'a str, &'a Event, &'a [FormField]),
 }
 
 impl<'a> Call<'a> {

@@ -16,6 +16,7 @@
 mod call;
 pub mod v0_1_0;
 pub mod v0_2_0;
+pub mod v0_3_0;
 
 use std::fmt;
 use std::str::FromStr;
@@ -37,18 +38,23 @@ pub const PACKAGE: &str = "assent:flow";
 pub enum ContractVersion {
     V0_1_0,
     V0_2_0,
+    V0_3_0,
 }
 
 impl ContractVersion {
     /// Every version this host runs, newest first.
-    pub const SUPPORTED: &'static [ContractVersion] =
-        &[ContractVersion::V0_2_0, ContractVersion::V0_1_0];
+    pub const SUPPORTED: &'static [ContractVersion] = &[
+        ContractVersion::V0_3_0,
+        ContractVersion::V0_2_0,
+        ContractVersion::V0_1_0,
+    ];
 
     /// The version as the WIT package spells it, e.g. `0.1.0`.
     pub fn as_str(self) -> &'static str {
         match self {
             ContractVersion::V0_1_0 => v0_1_0::VERSION,
             ContractVersion::V0_2_0 => v0_2_0::VERSION,
+            ContractVersion::V0_3_0 => v0_3_0::VERSION,
         }
     }
 
@@ -57,6 +63,7 @@ impl ContractVersion {
         match self {
             ContractVersion::V0_1_0 => v0_1_0::Exports::resolve(pre).map(Exports::V0_1_0),
             ContractVersion::V0_2_0 => v0_2_0::Exports::resolve(pre).map(Exports::V0_2_0),
+            ContractVersion::V0_3_0 => v0_3_0::Exports::resolve(pre).map(Exports::V0_3_0),
         }
     }
 
@@ -64,6 +71,7 @@ impl ContractVersion {
         match self {
             ContractVersion::V0_1_0 => v0_1_0::add_to_linker(linker),
             ContractVersion::V0_2_0 => v0_2_0::add_to_linker(linker),
+            ContractVersion::V0_3_0 => v0_3_0::add_to_linker(linker),
         }
     }
 }
@@ -119,6 +127,7 @@ pub(crate) struct Manifest {
 pub(crate) enum Exports {
     V0_1_0(v0_1_0::Exports),
     V0_2_0(v0_2_0::Exports),
+    V0_3_0(v0_3_0::Exports),
 }
 
 /// The one place a call picks its version's bindings: evaluates `$body` with `$exports` bound
@@ -128,6 +137,7 @@ macro_rules! dispatch {
         match $self {
             Exports::V0_1_0($exports) => $body,
             Exports::V0_2_0($exports) => $body,
+            Exports::V0_3_0($exports) => $body,
         }
     };
 }
@@ -137,6 +147,7 @@ impl Exports {
         match self {
             Exports::V0_1_0(_) => ContractVersion::V0_1_0,
             Exports::V0_2_0(_) => ContractVersion::V0_2_0,
+            Exports::V0_3_0(_) => ContractVersion::V0_3_0,
         }
     }
 
@@ -188,6 +199,10 @@ mod tests {
         (
             "0.2.0",
             "e81b01770326acd7e391baae13d4aec50e8f51b5bc0da270a0dbe626cbeeeba1",
+        ),
+        (
+            "0.3.0",
+            "ba68bb1aae427113a632da4a81aa85376b72a23365c98ee547829541e0af9cd7",
         ),
     ];
 

@@ -20,8 +20,8 @@ use crate::classify::classify;
 use crate::config::Limits;
 use crate::contract::{Call, FromReply, Manifest, Reply};
 use crate::error::{CallError, CallFailure};
-use crate::meter::{CpuMeter, limited};
-use crate::services::Directory;
+use crate::meter::{CpuMeter, NetworkClock, limited};
+use crate::services::{Directory, Integrations};
 use crate::share::CpuShare;
 use crate::state::{CallState, DeadlineExceeded, LogRecord};
 
@@ -91,11 +91,12 @@ impl Session {
             // Time left: let other tasks run, then check again next tick.
             Ok(UpdateDeadline::Yield(1))
         });
-        let (meter, wall_clock) = begin_call(&mut store);
+        let (meter, wall_clock, network) = begin_call(&mut store);
 
         let instantiated = limited(
             &meter,
             wall_clock,
+            &network,
             compiled.pre.instantiate_async(&mut store),
         )
         .await;
@@ -139,6 +140,13 @@ impl Session {
     /// From now on, the plugin's `users` import reaches `directory` (its organisation's people).
     pub fn with_directory(mut self, directory: Arc<dyn Directory>) -> Session {
         self.store.data_mut().directory = Some(directory);
+        self
+    }
+
+    /// From now on, the plugin's `integrations` import reaches `integrations` (its flow
+    /// environment's).
+    pub fn with_integrations(mut self, integrations: Arc<dyn Integrations>) -> Session {
+        self.store.data_mut().integrations = Some(integrations);
         self
     }
 
@@ -195,10 +203,11 @@ impl Session {
             ),
             None => None,
         };
-        let (meter, wall_clock) = begin_call(&mut self.store);
+        let (meter, wall_clock, network) = begin_call(&mut self.store);
         let outcome = limited(
             &meter,
             wall_clock,
+            &network,
             self.compiled
                 .exports
                 .call(&mut self.store, &self.instance, call),
@@ -271,10 +280,11 @@ impl Session {
         if self.poisoned {
             return Err(self.error("describe", CallFailure::Poisoned));
         }
-        let (meter, wall_clock) = begin_call(&mut self.store);
+        let (meter, wall_clock, network) = begin_call(&mut self.store);
         let outcome = limited(
             &meter,
             wall_clock,
+            &network,
             self.compiled
                 .exports
                 .describe(&mut self.store, &self.instance),
@@ -362,14 +372,14 @@ impl Session {
         self.run(Call::Prefetch(field, event)).await
     }
 
-    /// The form after `user` changed `field`.
+    /// The form after `event.user` changed `field`; `event` is the form's `prompt` event.
     pub async fn on_change(
         &mut self,
         field: &str,
-        user: &User,
+        event: &Event,
         form: &[FormField],
     ) -> Result<Vec<FormField>, CallError> {
-        self.run(Call::OnChange(field, user, form)).await
+        self.run(Call::OnChange(field, event, form)).await
     }
 
     /// Calls any handler with `event` and returns its result as JSON: the CLI's test bench.
@@ -391,10 +401,18 @@ impl Session {
 
 /// Starts a call's budget: its CPU meter at zero, checked from the next epoch tick on.
 /// Returns the meter the call's future is charged to and the wall-clock time it may take.
-fn begin_call(store: &mut Store<CallState>) -> (Arc<CpuMeter>, std::time::Duration) {
+fn begin_call(
+    store: &mut Store<CallState>,
+) -> (Arc<CpuMeter>, std::time::Duration, Arc<NetworkClock>) {
     store.set_epoch_deadline(1);
     let state = store.data_mut();
     state.directory_calls = 0;
+    state.integration_calls = 0;
     state.meter.reset();
-    (Arc::clone(&state.meter), state.wall_clock)
+    state.network.reset();
+    (
+        Arc::clone(&state.meter),
+        state.wall_clock,
+        Arc::clone(&state.network),
+    )
 }

@@ -328,8 +328,8 @@ pub struct EnvironmentBody {
 }
 
 /// Sets an environment's error logger.
-#[utoipa::path(put, path = "/api/v1/environments/{name}", tag = "admin", request_body = EnvironmentBody,
-    params(("name" = String, Path, description = "The environment, e.g. `main`")),
+#[utoipa::path(put, path = "/api/v1/environments/{environment}", tag = "admin", request_body = EnvironmentBody,
+    params(("environment" = String, Path, description = "The environment, e.g. `main`")),
     responses((status = 200, body = EnvironmentBody)), security(("api_token" = [])))]
 pub async fn put_environment(
     tenant: Tenant,

@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::RuntimeError;
+use assent_engine::IntegrationError;
 use assent_store::StoreError;
 
 #[derive(Debug, Clone)]
@@ -160,6 +161,17 @@ impl From<RuntimeError> for ApiError {
             }
             RuntimeError::InvalidFlow(_) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_flow", message)
+            }
+            RuntimeError::InvalidIntegration(IntegrationError::SecretInUse { .. }) => {
+                ApiError::new(StatusCode::CONFLICT, "secret_in_use", message)
+            }
+            RuntimeError::InvalidIntegration(_) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_integration",
+                message,
+            ),
+            RuntimeError::Sealing(_) => {
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "sealing_failed", message)
             }
             RuntimeError::InvalidConfig { .. } => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_config", message)

@@ -7,8 +7,10 @@ mod config;
 mod error;
 mod forms;
 mod idempotency;
+mod integrations;
 mod operator;
 mod requests;
+mod secrets;
 mod spec;
 mod throttle;
 mod views;
@@ -58,6 +60,9 @@ const JSON_BODY_LIMIT: usize = 1 << 20;
         config::plan, config::apply,
         admin::put_user, admin::list_users, admin::create_token,
         admin::put_environment, admin::start_slack_install,
+        secrets::put_secret, secrets::list_secrets, secrets::delete_secret,
+        integrations::put_integration, integrations::get_integration,
+        integrations::list_integrations, integrations::delete_integration,
         requests::request, requests::deescalate, requests::get_event,
         requests::get_run, requests::list_runs, requests::approve, requests::deny, requests::revoke,
         requests::audit,
@@ -135,7 +140,25 @@ pub fn router(state: AppState) -> Router {
         .route("/users", get(admin::list_users))
         .route("/users/{email}", put(admin::put_user))
         .route("/tokens", post(admin::create_token))
-        .route("/environments/{name}", put(admin::put_environment))
+        .route("/environments/{environment}", put(admin::put_environment))
+        .route(
+            "/environments/{environment}/secrets",
+            get(secrets::list_secrets),
+        )
+        .route(
+            "/environments/{environment}/secrets/{name}",
+            put(secrets::put_secret).delete(secrets::delete_secret),
+        )
+        .route(
+            "/environments/{environment}/integrations",
+            get(integrations::list_integrations),
+        )
+        .route(
+            "/environments/{environment}/integrations/{name}",
+            put(integrations::put_integration)
+                .get(integrations::get_integration)
+                .delete(integrations::delete_integration),
+        )
         .route("/slack/install", post(admin::start_slack_install))
         .route("/events/request", post(requests::request))
         .route("/events/deescalate", post(requests::deescalate))

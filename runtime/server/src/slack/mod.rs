@@ -23,8 +23,9 @@ mod submission;
 
 use std::sync::Arc;
 
+use assent_secrets::Keyring;
 use assent_slack::message::ErrorReport;
-use assent_slack::{SecretBox, SlackApi, Verifier};
+use assent_slack::{SlackApi, Verifier};
 use assent_store::{FlowRecord, SlackWorkspace};
 use axum::Router;
 use axum::body::Bytes;
@@ -55,8 +56,6 @@ pub struct SlackConfig {
     pub authorize_url: String,
     /// This server as Slack reaches it, for the OAuth redirect (`https://assent.example.com`).
     pub public_url: String,
-    /// 64 hex digits sealing bot tokens at rest and the OAuth state.
-    pub secrets_key: String,
     /// The slash command's name, shown in help (`/assent`).
     pub command: String,
 }
@@ -69,8 +68,6 @@ impl SlackConfig {
 /// Why the Slack app could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum SlackSetupError {
-    #[error("slack secrets key: {0}")]
-    Secrets(#[from] assent_slack::SecretError),
     #[error(transparent)]
     Api(#[from] assent_slack::SlackApiError),
 }
@@ -86,12 +83,12 @@ struct SlackParts {
     config: SlackConfig,
     api: SlackApi,
     verifier: Verifier,
-    secrets: SecretBox,
+    /// The server's keys: bot tokens at rest and the OAuth state are sealed with them.
+    secrets: Keyring,
 }
 
 impl Slack {
-    pub fn new(config: SlackConfig) -> Result<Slack, SlackSetupError> {
-        let secrets = SecretBox::from_hex(&config.secrets_key)?;
+    pub fn new(config: SlackConfig, secrets: Keyring) -> Result<Slack, SlackSetupError> {
         let api = SlackApi::new(&config.api_url)?;
         let verifier = Verifier::new(&config.signing_secret);
         Ok(Slack {
@@ -112,7 +109,7 @@ impl Slack {
         &self.inner.api
     }
 
-    pub(crate) fn secrets(&self) -> &SecretBox {
+    pub(crate) fn secrets(&self) -> &Keyring {
         &self.inner.secrets
     }
 
@@ -140,7 +137,7 @@ impl Slack {
     /// The workspace's bot token, unsealed.
     pub(crate) fn bot_token(&self, workspace: &SlackWorkspace) -> Option<String> {
         match self.secrets().open(&workspace.sealed_token) {
-            Ok(token) => String::from_utf8(token).ok(),
+            Ok(token) => String::from_utf8(token.plaintext).ok(),
             Err(error) => {
                 tracing::error!(team = %workspace.team_id, %error, "cannot unseal the workspace's bot token; install the app again");
                 None

@@ -60,7 +60,7 @@ pub enum StartError {
     #[error(transparent)]
     Slack(#[from] assent_slack::SlackApiError),
     #[error(transparent)]
-    Secrets(#[from] assent_slack::SecretError),
+    Secrets(#[from] assent_secrets::SecretError),
     #[error(transparent)]
     Runtime(#[from] assent_runner::RuntimeError),
 }
@@ -148,7 +148,10 @@ async fn finish(
         org_id: state.org_id,
         team_name: installation.team_name,
         bot_user_id: installation.bot_user_id,
-        sealed_token: slack.secrets().seal(installation.bot_token.as_bytes())?,
+        sealed_token: slack
+            .secrets()
+            .seal(installation.bot_token.as_bytes())?
+            .bytes,
         domains: state.domains,
         installed_at: now_millis(),
     };

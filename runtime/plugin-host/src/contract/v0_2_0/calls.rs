@@ -106,11 +106,16 @@ impl Exports {
                 .prefetch(store, instance, (field.to_owned(), event.into()))
                 .await?
                 .map(|options| Reply::Options(options.into_iter().map(Into::into).collect())),
-            Call::OnChange(field, user, form) => {
+            Call::OnChange(field, event, form) => {
                 let form = form.iter().map(Into::into).collect();
-                self.on_change(store, instance, (field.to_owned(), user.into(), form))
-                    .await?
-                    .map(|form| Reply::Form(form.into_iter().map(Into::into).collect()))
+                // 0.2.0's `on-change` is given the person alone, not the flow.
+                self.on_change(
+                    store,
+                    instance,
+                    (field.to_owned(), (&event.user).into(), form),
+                )
+                .await?
+                .map(|form| Reply::Form(form.into_iter().map(Into::into).collect()))
             }
         };
         Ok(reply.map_err(Into::into))

@@ -7,7 +7,7 @@ use super::{WitHandler, wit};
 use crate::services::{EventCountQuery, ServiceError};
 use crate::state::LogLevel;
 
-pub(super) fn pairs(map: &std::collections::BTreeMap<String, String>) -> Vec<(String, String)> {
+pub(crate) fn pairs(map: &std::collections::BTreeMap<String, String>) -> Vec<(String, String)> {
     map.iter()
         .map(|(key, value)| (key.clone(), value.clone()))
         .collect()

@@ -7,7 +7,7 @@
 //! [`crate::contract`] uses this module.
 
 mod calls;
-mod convert;
+pub(crate) mod convert;
 
 use wasmtime::component::{HasSelf, Linker};
 

@@ -1,7 +1,6 @@
-//! Secrets at rest (bot tokens) and in transit through the browser (OAuth state) are sealed
-//! with XChaCha20-Poly1305 under one 256-bit key from configuration. The random 192-bit
-//! nonce is stored in front of the ciphertext; with nonces that long, random ones never
-//! collide in practice, so no counter has to be kept across replicas.
+//! One key's sealing: XChaCha20-Poly1305 under a 256-bit key. The random 192-bit nonce is
+//! stored in front of the ciphertext; with nonces that long, random ones never collide in
+//! practice, so no counter has to be kept across replicas.
 
 use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
@@ -20,6 +19,10 @@ pub enum SecretError {
     Tampered,
     #[error("a value could not be sealed")]
     Seal,
+    #[error(
+        "the previous secrets key is the current one; give the key you are rotating away from as the previous key"
+    )]
+    SameKey,
 }
 
 /// Seals and opens values with the configured key.
