@@ -6,9 +6,10 @@
 mod support;
 
 use assent_server::{Keyring, Server};
-use assent_tests::test_databases;
+use assent_tests::providers::FakeProviders;
+use assent_tests::{Api, python_plugin_bytes, test_databases};
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 use support::{server_config, start, tenant};
 
 const TOKEN: &str = "okta-token-7f3a9c1e5b";
@@ -210,4 +211,355 @@ async fn rotating_the_key_seals_every_secret_again() {
     let new = Keyring::from_hex(NEW, None).unwrap();
     assert_ne!(before, after);
     assert_eq!(after, vec![new.key_id().as_str().to_owned()]);
+}
+
+const OKTA_TOKEN: &str = "okta-ssws-4b1d0c9e77";
+const PAGERDUTY_TOKEN: &str = "pd-token-83e2aa10f4";
+const API_TOKEN: &str = "grants-api-token-5c6d";
+
+/// Sets secret `name` of `main`.
+async fn secret(admin: &Api, name: &str, value: &str) {
+    let (status, body) = admin
+        .put(
+            &format!("/environments/main/secrets/{name}"),
+            json!({ "value": value }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+async fn integration(admin: &Api, name: &str, body: Value) {
+    let (status, answer) = admin
+        .put(&format!("/environments/main/integrations/{name}"), body)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+}
+
+async fn python_flow(admin: &Api, name: &str, source: &str, mut body: Value) {
+    let (status, plugin) = admin.upload(python_plugin_bytes(source)).await;
+    assert!(status.is_success(), "{plugin}");
+    body["plugin"] = plugin["hash"].clone();
+    if body.get("strategy").is_some() {
+        body["strategy"] = plugin["hash"].clone();
+    }
+    let (status, flow) = admin.put(&format!("/flows/{name}"), body).await;
+    assert_eq!(status, StatusCode::CREATED, "{flow}");
+}
+
+/// The audit entries of `run` of `kind`.
+async fn audited(api: &Api, run: &str, kind: &str) -> Vec<Value> {
+    let (_, audit) = api.get(&format!("/audit?run_id={run}&limit=200")).await;
+    audit["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|event| event["kind"] == kind)
+        .cloned()
+        .collect()
+}
+
+/// Okta and PagerDuty from a Python flow, against fakes speaking their APIs: whoever is on
+/// call is approved at once; approvers come from an Okta group, and each call is audited on
+/// the run without the token.
+#[tokio::test]
+async fn on_call_people_are_approved_at_once_and_approvers_come_from_okta() {
+    for database in test_databases().await {
+        let kind = database.kind;
+        let fakes = FakeProviders::start().await;
+        fakes.set_okta_token(OKTA_TOKEN);
+        fakes.add_okta_user("00u-ann", "ann@acme.test");
+        fakes.add_okta_user("00u-bob", "bob@acme.test");
+        fakes.add_okta_user("00u-admin", "admin@acme.test");
+        fakes.add_okta_group("00g-approvers", "Approvers", &["00u-admin", "00u-bob"]);
+        fakes.set_pagerduty_token(PAGERDUTY_TOKEN);
+        fakes.add_pagerduty_user("PANN", "ann@acme.test");
+        fakes.add_pagerduty_user("PBOB", "bob@acme.test");
+        fakes.add_schedule("PSCHED", "Primary", &["PANN", "PBOB"], &["PANN"]);
+
+        let server = start(&database).await;
+        let acme = tenant(&server, "acme").await;
+        secret(&acme.admin, "okta-token", OKTA_TOKEN).await;
+        secret(&acme.admin, "pagerduty-token", PAGERDUTY_TOKEN).await;
+        integration(
+            &acme.admin,
+            "okta",
+            json!({ "type": "okta", "external_id": "acme.okta.com",
+                    "settings": { "api_token_secret": "okta-token", "api_url": fakes.okta_url() } }),
+        )
+        .await;
+        integration(
+            &acme.admin,
+            "pagerduty",
+            json!({ "type": "pagerduty",
+                    "settings": { "api_token_secret": "pagerduty-token", "api_url": fakes.pagerduty_url() } }),
+        )
+        .await;
+        python_flow(
+            &acme.admin,
+            "on-call",
+            "examples/python/on-call-access/impl.py",
+            json!({ "vars": { "approvers_group": "00g-approvers", "on_call_schedule": "Primary" },
+                    "fields": [{ "name": "reason", "type": "string" }] }),
+        )
+        .await;
+
+        // Ann is on call: approved as she asks.
+        let (status, ann) = acme
+            .member
+            .post(
+                "/events/request",
+                json!({ "flow": "on-call", "flow_inputs": { "reason": "page" } }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{kind}: {ann:#}");
+        let ann_run = ann["run"]["id"].as_str().unwrap().to_owned();
+        assert_eq!(
+            ann["run"]["status"],
+            "escalated",
+            "{kind}: {:#?} {:#?}",
+            audited(&acme.admin, &ann_run, "integration.call").await,
+            fakes.calls()
+        );
+
+        // Bob is not: he waits for an approver from the Okta group; Ann is not one of them.
+        let (_, bob) = acme
+            .other_member
+            .post(
+                "/events/request",
+                json!({ "flow": "on-call", "flow_inputs": { "reason": "debug" } }),
+            )
+            .await;
+        assert_eq!(bob["run"]["status"], "requested", "{kind}: {bob:#}");
+        let bob_run = bob["run"]["id"].as_str().unwrap().to_owned();
+        let (status, refused) = acme
+            .member
+            .post(&format!("/runs/{bob_run}/approve"), json!({}))
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{refused:#}");
+        let (status, approved) = acme
+            .admin
+            .post(&format!("/runs/{bob_run}/approve"), json!({}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{approved:#}");
+        assert_eq!(approved["run"]["status"], "escalated", "{approved:#}");
+
+        // Every request carried the integration's own token, and is in the run's audit log
+        // (never the token).
+        let calls = fakes.calls();
+        assert!(
+            calls
+                .iter()
+                .filter(|c| c.provider == "okta")
+                .all(|c| c.header("authorization") == Some(&format!("SSWS {OKTA_TOKEN}")))
+        );
+        assert!(
+            calls
+                .iter()
+                .filter(|c| c.provider == "pagerduty")
+                .all(|c| c.header("authorization")
+                    == Some(&format!("Token token={PAGERDUTY_TOKEN}")))
+        );
+        assert!(
+            calls.iter().any(|c| c.path == "/pagerduty/oncalls"),
+            "{calls:?}"
+        );
+        // The group's two members came one per page.
+        assert!(
+            calls
+                .iter()
+                .filter(|c| c.path == "/okta/api/v1/groups/00g-approvers/users")
+                .count()
+                >= 2
+        );
+        let entries = audited(&acme.admin, &bob_run, "integration.call").await;
+        assert!(
+            entries.iter().any(|e| e["data"]["integration"] == "okta"
+                && e["data"]["path"] == "/okta/api/v1/users/admin%40acme.test/groups"
+                && e["data"]["status"] == 200),
+            "{kind}: {entries:#?}"
+        );
+        let everything = format!("{:?}", acme.admin.get("/audit?limit=1000").await.1);
+        for token in [OKTA_TOKEN, PAGERDUTY_TOKEN] {
+            assert!(!everything.contains(token), "a token reached the audit log");
+        }
+    }
+}
+
+/// A provider that does not answer in time: the plugin hears a timeout (which the example
+/// catches, so the request waits for an approver), and the call is audited with no status.
+#[tokio::test]
+async fn a_slow_provider_times_out_and_the_request_waits() {
+    let database = assent_tests::sqlite_database();
+    let fakes = FakeProviders::start().await;
+    fakes.set_pagerduty_token(PAGERDUTY_TOKEN);
+    fakes.add_pagerduty_user("PANN", "ann@acme.test");
+    fakes.add_schedule("PSCHED", "Primary", &["PANN"], &["PANN"]);
+    fakes.set_okta_token(OKTA_TOKEN);
+    fakes.add_okta_group("00g-approvers", "Approvers", &[]);
+    let server = start(&database).await;
+    let acme = tenant(&server, "acme").await;
+    secret(&acme.admin, "okta-token", OKTA_TOKEN).await;
+    secret(&acme.admin, "pagerduty-token", PAGERDUTY_TOKEN).await;
+    integration(
+        &acme.admin,
+        "okta",
+        json!({ "type": "okta", "external_id": "acme.okta.com",
+        "settings": { "api_token_secret": "okta-token", "api_url": fakes.okta_url() } }),
+    )
+    .await;
+    integration(
+        &acme.admin,
+        "pagerduty",
+        json!({ "type": "pagerduty",
+        "settings": { "api_token_secret": "pagerduty-token", "api_url": fakes.pagerduty_url() } }),
+    )
+    .await;
+    python_flow(
+        &acme.admin,
+        "on-call",
+        "examples/python/on-call-access/impl.py",
+        json!({ "vars": { "approvers_group": "00g-approvers", "on_call_schedule": "Primary" } }),
+    )
+    .await;
+    fakes.stall("pagerduty", Some(std::time::Duration::from_secs(4)));
+    let (status, run) = acme
+        .member
+        .post(
+            "/events/request",
+            json!({ "flow": "on-call", "flow_inputs": {} }),
+        )
+        .await;
+    fakes.stall("pagerduty", None);
+    assert_eq!(status, StatusCode::CREATED, "{run:#}");
+    assert_eq!(run["run"]["status"], "requested", "{run:#}");
+    let id = run["run"]["id"].as_str().unwrap();
+    let entries = audited(&acme.admin, id, "integration.call").await;
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["data"]["integration"] == "pagerduty" && e["data"]["status"].is_null()),
+        "{entries:#?}"
+    );
+}
+
+/// A custom strategy written with `requests` against the environment's `http` integration:
+/// escalate asks the API for a grant (the host adds the bearer token; the plugin adds the key
+/// it read with `Secret.retrieve_value`), deescalate takes it back.
+#[tokio::test]
+async fn a_custom_strategy_grants_and_revokes_through_requests() {
+    let database = assent_tests::sqlite_database();
+    let fakes = FakeProviders::start().await;
+    fakes.set_web_answer(201, json!({ "id": "grant-7" }));
+    let server = start(&database).await;
+    let acme = tenant(&server, "acme").await;
+    secret(&acme.admin, "grants-token", API_TOKEN).await;
+    integration(
+        &acme.admin,
+        "grants-api",
+        json!({ "type": "http",
+                "settings": { "allowed_hosts": fakes.addr.to_string(), "api_url": fakes.web_url(),
+                              "auth_token_secret": "grants-token" } }),
+    )
+    .await;
+    python_flow(
+        &acme.admin,
+        "grants",
+        "examples/python/webhook-strategy/impl.py",
+        json!({ "strategy": true, "vars": { "integration": "grants-api" },
+                "fields": [{ "name": "target", "type": "target", "required": true },
+                           { "name": "duration", "type": "duration", "default": "1h" }],
+                "params": { "targets": [{ "id": "t-db", "name": "prod-db", "label": "Prod DB",
+                                          "settings": { "role": "reader" } }] } }),
+    )
+    .await;
+    let (_, run) = acme
+        .member
+        .post(
+            "/events/request",
+            json!({ "flow": "grants", "flow_inputs": { "target": "prod-db" } }),
+        )
+        .await;
+    let id = run["run"]["id"].as_str().unwrap().to_owned();
+    let (_, approved) = acme
+        .admin
+        .post(&format!("/runs/{id}/approve"), json!({}))
+        .await;
+    assert_eq!(approved["run"]["status"], "escalated", "{approved:#}");
+    assert_eq!(approved["run"]["outputs"]["escalate"]["grant"], "grant-7");
+    let (_, revoked) = acme
+        .member
+        .post(&format!("/runs/{id}/revoke"), json!({}))
+        .await;
+    assert_eq!(revoked["run"]["status"], "deescalated", "{revoked:#}");
+
+    let calls = fakes.calls();
+    let grant = calls
+        .iter()
+        .find(|c| c.method == "POST")
+        .expect("a grant was asked for");
+    assert_eq!(grant.path, "/web/grants");
+    assert_eq!(
+        grant.header("authorization"),
+        Some(format!("Bearer {API_TOKEN}").as_str())
+    );
+    assert_eq!(grant.header("x-api-key"), Some(API_TOKEN));
+    let body: Value = serde_json::from_slice(&grant.body).unwrap();
+    assert_eq!(body, json!({ "user": "ann@acme.test", "role": "reader" }));
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.method == "DELETE" && c.path == "/web/grants/grant-7")
+    );
+    assert_eq!(audited(&acme.admin, &id, "secret.retrieved").await.len(), 2);
+    assert_eq!(audited(&acme.admin, &id, "integration.call").await.len(), 2);
+}
+
+/// What a plugin may not reach: a host no integration allows, the cloud metadata address, a
+/// name that resolves to loopback, plain http to a host the operator did not allow. Each is
+/// refused with the rule it broke, and what was sent for is audited.
+#[tokio::test]
+async fn plugins_reach_only_what_their_integrations_allow() {
+    let database = assent_tests::sqlite_database();
+    let server = start(&database).await;
+    let acme = tenant(&server, "acme").await;
+    integration(
+        &acme.admin,
+        "internal",
+        json!({ "type": "http",
+                "settings": { "allowed_hosts": "169.254.169.254, localhost:9, plain.example.test" } }),
+    )
+    .await;
+    let cases = [
+        (
+            "https://example.com/",
+            "`example.com` is not a host this integration may reach",
+        ),
+        ("http://169.254.169.254/latest/meta-data/", "plain http"),
+        (
+            "https://169.254.169.254/latest/meta-data/",
+            "resolves to 169.254.169.254",
+        ),
+        ("https://localhost:9/", "`localhost` resolves to"),
+        ("http://plain.example.test/", "plain http"),
+    ];
+    for (at, (url, expected)) in cases.iter().enumerate() {
+        let name = format!("reach-{at}");
+        python_flow(
+            &acme.admin,
+            &name,
+            "tests/python-plugins/reach/impl.py",
+            json!({ "vars": { "url": url } }),
+        )
+        .await;
+        let (status, answer) = acme
+            .member
+            .post(
+                "/events/request",
+                json!({ "flow": name, "flow_inputs": {} }),
+            )
+            .await;
+        let said = answer.to_string();
+        assert!(said.contains(expected), "{url}: {status} {said}");
+        assert!(said.contains("ConnectionError"), "{url}: {said}");
+    }
 }

@@ -529,20 +529,15 @@ fn the_build_refuses_what_cannot_work_and_says_where() {
             "threads.py:1: `import threading`: plugins run on one thread",
         ),
         (
-            "okta.py",
-            "from sym.sdk.integrations import okta, slack\n\ndef get_permissions(event):\n    pass\n",
-            "okta.py:1: `from sym.sdk.integrations import okta, slack`: needs Sym's Okta \
-             integration (`sym.sdk.integrations.okta`), which Assent does not provide yet",
+            "lambda.py",
+            "from sym.sdk.integrations import aws_lambda, slack\n\ndef get_permissions(event):\n    pass\n",
+            "lambda.py:1: `from sym.sdk.integrations import aws_lambda, slack`: needs Sym's AWS \
+             Lambda integration (`sym.sdk.integrations.aws_lambda`), which Assent does not provide yet",
         ),
         (
             "messages.py",
             "from sym.sdk.integrations import slack\n\ndef get_permissions(event):\n    slack.send_message(slack.channel('#x'), 'hi')\n",
             "messages.py:4: `slack.send_message`: needs Slack messages from a plugin",
-        ),
-        (
-            "environment.py",
-            "def get_permissions(event):\n    return event.flow.environment.integrations\n",
-            "environment.py:2: `event.flow.environment`: needs environments and their integrations",
         ),
         (
             "raises.py",

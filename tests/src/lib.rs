@@ -145,4 +145,5 @@ pub use http::Api;
 mod python;
 pub use python::{python_plugin_bytes, python_plugin_bytes_with};
 
+pub mod providers;
 pub mod slack;

@@ -63,7 +63,7 @@ impl PythonToolchain {
         PythonToolchain {
             venv,
             sdk: root.join("sdk-guest/python"),
-            wit: root.join("wit/0.2.0"),
+            wit: root.join("wit/0.3.0"),
         }
     }
 
@@ -117,6 +117,14 @@ pub fn python_build_key(file: &Path, parts: &[PathBuf], toolchain: &PythonToolch
         digest.update(std::fs::read(path).unwrap_or_default());
     }
     hash_tree(&mut digest, &toolchain.sdk, &toolchain.sdk);
+    // The contract version the SDK builds against.
+    digest.update(
+        toolchain
+            .wit
+            .file_name()
+            .map(|name| name.as_encoded_bytes())
+            .unwrap_or_default(),
+    );
     hex::encode(&digest.finalize()[..8])
 }
 

@@ -24,6 +24,7 @@ const ALLOWED_IMPORT_PREFIXES: &[&str] = &[
     "wasi:sockets/",
     "assent:flow/log@",
     "assent:flow/users@",
+    "assent:flow/integrations@",
     "assent:flow/types@",
 ];
 
@@ -106,7 +107,7 @@ pub(crate) fn check_contract(
         {
             return Err(LoadError::ForbiddenImport {
                 import: import.to_owned(),
-                reason: "plugins get WASI 0.2 (sealed: no files, network or environment), `assent:flow/log` and `assent:flow/users`".into(),
+                reason: "plugins get WASI 0.2 (sealed: no files, network or environment), `assent:flow/log`, `assent:flow/users` and `assent:flow/integrations`".into(),
             });
         }
     }

@@ -14,12 +14,12 @@ from componentize_py_types import Err
 from wit_world.imports import types as t
 
 from sym.sdk.annotations import REDUCERS, STEPS
-from sym.sdk.event import Channel, Event, Flow, Payload, Run
+from sym.sdk.event import Channel, Environment, Event, Flow, Payload, Run
 from sym.sdk.forms import FieldOption, PromptField, SymPromptForm
 from sym.sdk.integrations.slack import SlackDestination, SlackLookup
 from sym.sdk.notifications import Notification
 from sym.sdk.request_permission import PermissionLevel, RequestPermission
-from sym.sdk.strategies import AccessStrategy
+from sym.sdk.strategies import AccessStrategy, Integration
 from sym.sdk.target import AccessTarget
 from sym.sdk.templates import HookResult
 from sym.sdk.templates import step as _step
@@ -184,7 +184,7 @@ def event_from(event):
             event.payload.timestamp,
             event.payload.message,
         ),
-        flow=Flow(event.flow.name, event.flow.label, dict(event.flow.vars), list(event.flow.fields)),
+        flow=flow_from(event.flow),
         run=Run(
             id=event.run.id,
             actors={_STEP_NAMES[step]: user_from(u) for step, u in event.run.actors},
@@ -372,8 +372,8 @@ def _field_option(option):
     return FieldOption(value=option.value, label=option.label)
 
 
-def form_from(fields):
-    """The contract's form as a `SymPromptForm`, for `on_change_<field>`."""
+def form_from(fields, flow=None):
+    """The contract's form as a `SymPromptForm`, for `on_change_<field>`, with `flow`'s vars."""
     converted = []
     for field in fields:
         prompt = PromptField(
@@ -387,7 +387,7 @@ def form_from(fields):
         )
         prompt.current_allowed_values = [_field_option(o) for o in field.allowed_values]
         converted.append(prompt)
-    return SymPromptForm(converted)
+    return SymPromptForm(converted, flow_vars=flow.vars if flow is not None else None)
 
 
 def form_to(answer, fields):
@@ -420,7 +420,16 @@ def form_to(answer, fields):
 
 
 def flow_from(flow):
-    return Flow(flow.name, flow.label, dict(flow.vars), list(flow.fields))
+    return Flow(flow.name, flow.label, dict(flow.vars), list(flow.fields), environment_from(flow.environment))
+
+
+def environment_from(environment):
+    """The flow's environment, its integrations by name (Sym: `event.flow.environment`)."""
+    integrations = {
+        i.name: Integration(i.name, i.integration_type, i.external_id, dict(i.settings))
+        for i in environment.integrations
+    }
+    return Environment(environment.name, integrations)
 
 
 def flow_names_to(answer):

@@ -51,12 +51,14 @@ class Flow(exports.Flow):
             raise g.fail(LookupError(f"no @prefetch(field_name=\"{field}\") reducer"))
         return g.guarded(lambda: g.options_to(fn(g.event_from(event)), field))
 
-    def on_change(self, field, user, form):
+    def on_change(self, field, event, form):
         fn = g.function(g.ON_CHANGE_PREFIX + field)
         if fn is None:
             raise g.fail(LookupError(f"no on_change_{field} handler"))
-        # Sym passes the username of the person filling in the form.
-        return g.guarded(lambda: g.form_to(fn(user.username, g.form_from(form)), form))
+        # Sym passes the username of the person filling in the form, and the form with the
+        # flow's vars (`form.flow_vars`).
+        flow = g.flow_from(event.flow)
+        return g.guarded(lambda: g.form_to(fn(event.user.username, g.form_from(form, flow)), form))
 
     def on_step(self, step, event):
         fn = g.function("on_" + g.step_name(step))

@@ -1,13 +1,17 @@
-"""The host's services a handler may call (contract 0.2.0's `users` import), in sym.sdk's
-terms: counts of a person's past requests, identities kept on a person, people by email.
+"""The host's services a handler may call (contract 0.3.0's `users` and `integrations`
+imports), in sym.sdk's terms: counts of a person's past requests, identities kept on a
+person, people by email, and the flow environment's integrations (Okta, PagerDuty, `http`
+APIs), which the host calls with their own secrets.
 
 Each failure comes back as the Sym exception a Sym handler expects, with the host's words.
 """
 
+import json
 from datetime import datetime, timezone
 
 from componentize_py_types import Err
 from wit_world.imports import types as t
+from wit_world.imports import integrations as _integrations
 from wit_world.imports import users as _users
 
 import assent_guest as g
@@ -81,3 +85,57 @@ def user_by_email(email):
         return g.user_from(_users.get_or_create_user_by_email(str(email)))
     except Err as error:
         raise _error(error, SymIntegrationError) from None
+
+
+# The names an integration failure is raised with, by the host's kind of error.
+_INTEGRATION_ERRORS = {
+    _integrations.ErrorKind.NOT_CONFIGURED: "NOT_CONFIGURED",
+    _integrations.ErrorKind.INVALID_REQUEST: "INVALID_REQUEST",
+    _integrations.ErrorKind.REFUSED: "REFUSED",
+    _integrations.ErrorKind.TIMEOUT: "TIMEOUT",
+    _integrations.ErrorKind.UNAVAILABLE: "UNAVAILABLE",
+    _integrations.ErrorKind.PROVIDER: "API_ERROR",
+    _integrations.ErrorKind.BUDGET: "BUDGET_EXCEEDED",
+}
+
+
+def integration_error(error):
+    """The host's integration error as (Sym-style name, message, HTTP status or None)."""
+    failure = error.value
+    return _INTEGRATION_ERRORS.get(failure.kind, "UNKNOWN_ERROR"), failure.message, failure.status
+
+
+def call(integration, operation, args, exception):
+    """Calls `operation` of the environment's integration `integration` (its name, or its
+    type when the environment has one of that type) with `args`; answers what it returned.
+    A failure raises `exception(name, message)` (Sym's `OktaError`, `PagerDutyError`, …)."""
+    try:
+        answer = _integrations.call(str(integration), str(operation), json.dumps(args))
+    except Err as error:
+        name, message, _ = integration_error(error)
+        raise exception(name, message) from None
+    return json.loads(answer)
+
+
+def fetch(method, url, headers, body, timeout_ms, integration):
+    """Sends a request through one of the environment's `http` integrations; answers
+    (status, headers, body) or raises the host's error as (name, message) in `Err`."""
+    request = _integrations.Request(
+        method=str(method).upper(),
+        url=str(url),
+        headers=[(str(k), str(v)) for k, v in headers],
+        body=body,
+        timeout_ms=timeout_ms,
+        integration=integration,
+    )
+    response = _integrations.fetch(request)
+    return response.status, list(response.headers), bytes(response.body)
+
+
+def secret(integration, setting, exception):
+    """The value of the secret that `setting` of `integration` names (audited by the host)."""
+    try:
+        return _integrations.secret(str(integration), str(setting))
+    except Err as error:
+        name, message, _ = integration_error(error)
+        raise exception(name, message) from None

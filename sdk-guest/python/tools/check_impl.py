@@ -28,14 +28,12 @@ UNUSABLE = {
     "socket": "plugins have no network access",
     "asyncio": "plugins run synchronously, without an event loop",
 }
-# Parts of Sym's SDK that reach an outside system, which Assent does not provide yet: named
+# Parts of Sym's SDK that reach an outside system Assent does not call yet: named
 # here so the build says which Sym feature a file needs instead of failing on an import.
 _INTEGRATION = "Sym's {} integration (`sym.sdk.integrations.{}`)"
 NOT_PROVIDED_MODULES = {
     f"sym.sdk.integrations.{module}": _INTEGRATION.format(label, module)
     for module, label in {
-        "okta": "Okta",
-        "pagerduty": "PagerDuty",
         "aws_lambda": "AWS Lambda",
         "aws_sso": "AWS IAM Identity Center",
         "aws_iam": "AWS IAM",
@@ -48,17 +46,17 @@ NOT_PROVIDED_MODULES = {
     }.items()
 }
 NOT_PROVIDED_MODULES["sym.sdk.resource"] = "Sym's resource names (`sym.sdk.resource.SRN`)"
-# Functions reached as attributes (`slack.send_message(...)`, `event.user.get_event_count(...)`).
+# Functions reached as attributes of a module (`slack.send_message(...)`), by module and name.
 NOT_PROVIDED_CALLS = {
-    "send_message": "Slack messages from a plugin (`slack.send_message`)",
-    "send_thread_message": "Slack thread replies from a plugin (`slack.send_thread_message`)",
-    "get_user_info": "Slack profile lookups (`slack.get_user_info`)",
-    "users_in_channel": "Slack channel membership (`slack.users_in_channel`)",
-    "is_user_in_group": "Slack user-group membership (`slack.is_user_in_group`)",
-    "list_users": "Slack user listings (`slack.list_users`)",
-    "retrieve_value": "secrets (`Secret.retrieve_value`)",
-    "flow.environment": "environments and their integrations (`event.flow.environment`)",
+    "slack.send_message": "Slack messages from a plugin (`slack.send_message`)",
+    "slack.send_thread_message": "Slack thread replies from a plugin (`slack.send_thread_message`)",
+    "slack.get_user_info": "Slack profile lookups (`slack.get_user_info`)",
+    "slack.users_in_channel": "Slack channel membership (`slack.users_in_channel`)",
+    "slack.is_user_in_group": "Slack user-group membership (`slack.is_user_in_group`)",
+    "slack.list_users": "Slack user listings (`slack.list_users`)",
 }
+# Third-party packages the SDK provides a compatible subset of.
+PROVIDED_PACKAGES = {"requests"}
 # Names that are Sym functions even when called bare (imported into the file's namespace).
 # (None today: the user directory's functions are provided.)
 NOT_PROVIDED_NAMES = set()
@@ -77,8 +75,8 @@ def imports(node):
 def sym_name_used(node):
     """The key of NOT_PROVIDED_CALLS that `node` may use, if any."""
     if isinstance(node, ast.Attribute):
-        if node.attr == "environment" and isinstance(node.value, ast.Attribute) and node.value.attr == "flow":
-            return "flow.environment"
+        if isinstance(node.value, ast.Name):
+            return f"{node.value.id}.{node.attr}"
         return node.attr
     if isinstance(node, ast.Name) and node.id in NOT_PROVIDED_NAMES:
         return node.id
@@ -89,7 +87,7 @@ def not_provided(name, node, line, feature):
     return f"{name}:{node.lineno}: `{line}`: needs {feature}, which Assent does not provide yet"
 
 # Third-party packages a Sym impl.py may import that Assent plugins cannot have.
-NOT_BUNDLED_HINT = "only the standard library and `sym.sdk` are available to plugins"
+NOT_BUNDLED_HINT = "only the standard library, `sym.sdk` and `requests` (through an `http` integration) are available to plugins"
 
 
 def check(path):
@@ -128,7 +126,7 @@ def check(path):
             top = module.split(".")[0]
             if top in UNUSABLE:
                 problems.append(f"{name}:{node.lineno}: `{line}`: {UNUSABLE[top]}")
-            elif top == "sym" or top in local or top in stdlib:
+            elif top == "sym" or top in PROVIDED_PACKAGES or top in local or top in stdlib:
                 continue
             else:
                 problems.append(

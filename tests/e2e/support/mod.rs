@@ -32,6 +32,8 @@ pub fn server_config(database: &TestDatabase) -> ServerConfig {
         outbound: assent_server::OutboundPolicy {
             plain_http: assent_server::HostList::parse("127.0.0.1"),
             private_addresses: assent_server::HostList::parse("127.0.0.1"),
+            // The slow-provider tests stall a fake for longer than this.
+            total_timeout: Duration::from_secs(2),
             ..assent_server::OutboundPolicy::default()
         },
     }

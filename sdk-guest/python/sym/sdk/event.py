@@ -35,12 +35,21 @@ class Payload:
             self.timestamp = None
 
 
+class Environment:
+    """The flow's environment (`main`, `sandbox`, …) and its integrations, by name."""
+
+    def __init__(self, name="", integrations=None):
+        self.name = name
+        self.integrations = dict(integrations or {})
+
+
 class Flow:
-    def __init__(self, name="", label="", vars=None, fields=None):
+    def __init__(self, name="", label="", vars=None, fields=None, environment=None):
         self.name = name
         self.label = label
         self.vars = dict(vars or {})
         self.fields = list(fields or [])
+        self.environment = environment or Environment()
         self.srn = name
 
 

@@ -1,5 +1,5 @@
 """Integration helpers."""
 
-from sym.sdk.integrations import slack, sym
+from sym.sdk.integrations import okta, pagerduty, slack, sym
 
-__all__ = ["slack", "sym"]
+__all__ = ["okta", "pagerduty", "slack", "sym"]
