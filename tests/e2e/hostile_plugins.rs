@@ -336,7 +336,7 @@ async fn an_unknown_contract_version_is_named() {
     let error = load_error(component).await;
     assert_eq!(
         error.to_string(),
-        "the plugin targets `assent:flow@0.9.0`, which this host does not run; supported versions: 0.2.0, 0.1.0"
+        "the plugin targets `assent:flow@0.9.0`, which this host does not run; supported versions: 0.3.0, 0.2.0, 0.1.0"
     );
 }
 
