@@ -1,5 +1,6 @@
 //! A flow definition as `PUT /api/v1/flows/{name}` and the example flow files carry it:
-//! fields, params and vars in JSON, checked against the plugins' handlers. Any document
+//! fields, params, vars and strategy in JSON, checked against the plugins' handlers and the
+//! environment's integrations. Any document
 //! gives a definition or an error, never a panic; a definition that passes has a usable
 //! name, fields named once and defaults its own form accepts; what the store keeps (the
 //! parts as JSON) reads back as it was written.
@@ -10,7 +11,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use assent_engine::check_inputs;
 use assent_engine::flow::{FlowDefinition, valid_name, validate};
-use assent_types::{FlowParams, Handler, PromptField, Step};
+use assent_types::{FlowParams, Handler, IntegrationType, PromptField, Step, Strategy};
 use libfuzzer_sys::fuzz_target;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -48,13 +49,17 @@ fuzz_target!(|data: &[u8]| {
         .get("name")
         .and_then(Value::as_str)
         .unwrap_or("flow");
-    let (Some(fields), Some(params), Some(vars)) = (
+    let (Some(fields), Some(params), Some(vars), Some(strategy)) = (
         part::<Vec<PromptField>>(&document, "fields"),
         part::<FlowParams>(&document, "params"),
         part::<BTreeMap<String, String>>(&document, "vars"),
+        part::<Option<Strategy>>(&document, "strategy"),
     ) else {
         return;
     };
+    // A body without a strategy may still name the uploaded strategy plugin by its hash.
+    let strategy =
+        strategy.or_else(|| (handler_bits & 0x80 != 0).then(|| Strategy::plugin("strategy")));
     let definition = FlowDefinition {
         name: name.to_owned(),
         label: None,
@@ -63,7 +68,7 @@ fuzz_target!(|data: &[u8]| {
         fields,
         params,
         plugin: "flow".into(),
-        strategy: (handler_bits & 0x80 != 0).then(|| "strategy".into()),
+        strategy,
     };
     let handlers: HashSet<Handler> = HANDLERS
         .iter()
@@ -72,11 +77,19 @@ fuzz_target!(|data: &[u8]| {
         .map(|(_, handler)| *handler)
         .collect();
     let strategy: HashSet<Handler> = [Handler::Escalate, Handler::Deescalate].into();
-    let verdict = validate(&definition, |hash| match hash {
-        "flow" => Some(handlers.clone()),
-        "strategy" => Some(strategy.clone()),
-        _ => None,
-    });
+    let verdict = validate(
+        &definition,
+        |hash| match hash {
+            "flow" => Some(handlers.clone()),
+            "strategy" => Some(strategy.clone()),
+            _ => None,
+        },
+        |integration| match integration {
+            "okta" => Some(IntegrationType::Okta),
+            "web" => Some(IntegrationType::Http),
+            _ => None,
+        },
+    );
 
     if verdict.is_ok() {
         assert!(valid_name(&definition.name), "{:?}", definition.name);
@@ -101,4 +114,8 @@ fuzz_target!(|data: &[u8]| {
         Some(&definition.params)
     );
     assert_eq!(stored(&definition.vars).as_ref(), Some(&definition.vars));
+    assert_eq!(
+        stored(&definition.strategy).as_ref(),
+        Some(&definition.strategy)
+    );
 });

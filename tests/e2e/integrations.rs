@@ -246,18 +246,6 @@ async fn python_flow(admin: &Api, name: &str, source: &str, mut body: Value) {
     assert_eq!(status, StatusCode::CREATED, "{flow}");
 }
 
-/// The audit entries of `run` of `kind`.
-async fn audited(api: &Api, run: &str, kind: &str) -> Vec<Value> {
-    let (_, audit) = api.get(&format!("/audit?run_id={run}&limit=200")).await;
-    audit["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|event| event["kind"] == kind)
-        .cloned()
-        .collect()
-}
-
 /// Okta and PagerDuty from a Python flow, against fakes speaking their APIs: whoever is on
 /// call is approved at once; approvers come from an Okta group, and each call is audited on
 /// the run without the token.
@@ -317,7 +305,7 @@ async fn on_call_people_are_approved_at_once_and_approvers_come_from_okta() {
             ann["run"]["status"],
             "escalated",
             "{kind}: {:#?} {:#?}",
-            audited(&acme.admin, &ann_run, "integration.call").await,
+            acme.admin.audit_entries(&ann_run, "integration.call").await,
             fakes.calls()
         );
 
@@ -371,7 +359,7 @@ async fn on_call_people_are_approved_at_once_and_approvers_come_from_okta() {
                 .count()
                 >= 2
         );
-        let entries = audited(&acme.admin, &bob_run, "integration.call").await;
+        let entries = acme.admin.audit_entries(&bob_run, "integration.call").await;
         assert!(
             entries.iter().any(|e| e["data"]["integration"] == "okta"
                 && e["data"]["path"] == "/okta/api/v1/users/admin%40acme.test/groups"
@@ -433,7 +421,7 @@ async fn a_slow_provider_times_out_and_the_request_waits() {
     assert_eq!(status, StatusCode::CREATED, "{run:#}");
     assert_eq!(run["run"]["status"], "requested", "{run:#}");
     let id = run["run"]["id"].as_str().unwrap();
-    let entries = audited(&acme.admin, id, "integration.call").await;
+    let entries = acme.admin.audit_entries(id, "integration.call").await;
     assert!(
         entries
             .iter()
@@ -510,8 +498,20 @@ async fn a_custom_strategy_grants_and_revokes_through_requests() {
             .iter()
             .any(|c| c.method == "DELETE" && c.path == "/web/grants/grant-7")
     );
-    assert_eq!(audited(&acme.admin, &id, "secret.retrieved").await.len(), 2);
-    assert_eq!(audited(&acme.admin, &id, "integration.call").await.len(), 2);
+    assert_eq!(
+        acme.admin
+            .audit_entries(&id, "secret.retrieved")
+            .await
+            .len(),
+        2
+    );
+    assert_eq!(
+        acme.admin
+            .audit_entries(&id, "integration.call")
+            .await
+            .len(),
+        2
+    );
 }
 
 /// What a plugin may not reach: a host no integration allows, the cloud metadata address, a

@@ -110,15 +110,29 @@ impl Api {
         panic!("run {run_id} never became {status}: {run:#}");
     }
 
-    /// Kinds of the run's audit entries, in order.
-    pub async fn audit_kinds(&self, run_id: &str) -> Vec<String> {
-        let (code, page) = self
+    /// The run's audit entries, in order.
+    pub async fn audit_of(&self, run_id: &str) -> Vec<Value> {
+        let (code, mut page) = self
             .get(&format!("/audit?run_id={run_id}&limit=1000"))
             .await;
         assert_eq!(code, StatusCode::OK, "{page}");
-        page["events"]
-            .as_array()
-            .unwrap()
+        match page["events"].take() {
+            Value::Array(events) => events,
+            other => panic!("the audit page has no events: {other}"),
+        }
+    }
+
+    /// The run's audit entries of `kind`, in order.
+    pub async fn audit_entries(&self, run_id: &str, kind: &str) -> Vec<Value> {
+        let mut entries = self.audit_of(run_id).await;
+        entries.retain(|event| event["kind"] == kind);
+        entries
+    }
+
+    /// Kinds of the run's audit entries, in order.
+    pub async fn audit_kinds(&self, run_id: &str) -> Vec<String> {
+        self.audit_of(run_id)
+            .await
             .iter()
             .map(|event| event["kind"].as_str().unwrap().to_owned())
             .collect()

@@ -183,10 +183,24 @@ impl FakeProviders {
         self.state.lock().unwrap().failing = Some((status, count));
     }
 
+    /// Ends a failure set with `fail_next`: the providers answer again.
+    pub fn recover(&self) {
+        self.state.lock().unwrap().failing = None;
+    }
+
     /// Waits `stall` before answering each request to `provider` (`okta`, `pagerduty`,
     /// `web`); none to stop.
     pub fn stall(&self, provider: &'static str, stall: Option<Duration>) {
         self.state.lock().unwrap().stall = stall.map(|stall| (provider, stall));
+    }
+
+    /// How many requests with `method` were received so far.
+    pub fn requests(&self, method: &str) -> usize {
+        let fake = self.state.lock().unwrap();
+        fake.calls
+            .iter()
+            .filter(|call| call.method == method)
+            .count()
     }
 
     /// Every request received so far.

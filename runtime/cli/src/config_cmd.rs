@@ -179,7 +179,11 @@ fn name_plugins_by_hash(config: &mut Value, hashes: &BTreeMap<String, String>) {
     if let Some(flows) = config.get_mut("flows").and_then(Value::as_object_mut) {
         for flow in flows.values_mut() {
             named(flow.get_mut("plugin"));
-            named(flow.get_mut("strategy"));
+            // A strategy is a plugin's name, or a table whose `plugin` may name one.
+            match flow.get_mut("strategy") {
+                Some(Value::Object(strategy)) => named(strategy.get_mut("plugin")),
+                other => named(other),
+            }
         }
     }
     named(

@@ -6,6 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use assent_tests::providers::FakeProviders;
 use assent_tests::{Api, TestDatabase, plugin_bytes, postgres_database, test_databases};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -20,6 +21,15 @@ struct ServerProcess {
 
 impl ServerProcess {
     fn start(database: &TestDatabase, data_dir: &std::path::Path) -> ServerProcess {
+        ServerProcess::start_with(database, data_dir, &[])
+    }
+
+    /// A server given `extra` arguments besides the usual ones.
+    fn start_with(
+        database: &TestDatabase,
+        data_dir: &std::path::Path,
+        extra: &[&str],
+    ) -> ServerProcess {
         let mut child = Command::new(env!("CARGO_BIN_EXE_assent"))
             .args([
                 "serve",
@@ -33,6 +43,7 @@ impl ServerProcess {
             .arg(&database.url)
             .arg("--data-dir")
             .arg(data_dir)
+            .args(extra)
             .env("ASSENT_OPERATOR_TOKEN", OPERATOR)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -174,6 +185,94 @@ async fn a_killed_server_fires_every_pending_timer_once_after_restart() {
             database.kind
         );
     }
+}
+
+/// Okta is down when access is approved, and the server is killed while it waits; started
+/// again after Okta is back, it grants the access, once.
+#[tokio::test]
+async fn access_approved_while_the_provider_is_down_is_granted_once_across_a_crash() {
+    let database = assent_tests::sqlite_database();
+    let fakes = FakeProviders::start().await;
+    fakes.set_okta_token("okta-crash-token");
+    fakes.add_okta_user("00u-admin", "admin@acme.test");
+    fakes.add_okta_group("00g-admins", "Prod admins", &[]);
+    // The fakes are on loopback over plain http, which the operator allows for them alone.
+    let host = fakes.addr.ip().to_string();
+    let outbound = [
+        "--outbound-allow-http",
+        host.as_str(),
+        "--outbound-allow-private",
+        host.as_str(),
+    ];
+    let data = tempfile::tempdir().unwrap();
+    let mut first = ServerProcess::start_with(&database, data.path(), &outbound);
+    let admin = set_up(&first.base).await;
+    let (status, _) = admin
+        .put(
+            "/environments/main/secrets/okta-token",
+            json!({ "value": "okta-crash-token" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = admin
+        .put(
+            "/environments/main/integrations/okta",
+            json!({ "type": "okta", "external_id": "acme.okta.com",
+                    "settings": { "api_token_secret": "okta-token", "api_url": fakes.okta_url() } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, prod) = admin.get("/flows/prod").await;
+    let (status, body) = admin
+        .put(
+            "/flows/okta-prod",
+            json!({ "fields": prod["fields"], "plugin": prod["plugin"],
+                    "strategy": { "type": "okta", "integration": "okta" },
+                    "params": { "targets": [{ "name": "prod-admins", "settings": { "group_id": "00g-admins" } }] } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    fakes.fail_next(503, usize::MAX);
+    let run = request(
+        &admin,
+        "okta-prod",
+        json!({ "duration": "1h", "allow_self": true }),
+    )
+    .await;
+    let (status, body) = admin.post(&format!("/runs/{run}/approve"), json!({})).await;
+    assert_eq!(
+        (status, &body["run"]["status"]),
+        (StatusCode::OK, &json!("approved"))
+    );
+    // Let the worker try (and fail) again, then crash.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    first.kill();
+    assert!(fakes.okta_members("00g-admins").is_empty());
+
+    fakes.recover();
+    let second = ServerProcess::start_with(&database, data.path(), &outbound);
+    let admin = admin.at(&second.base);
+    // A try the killed server held is free again once its lease (30 s) runs out.
+    let mut status = Value::Null;
+    for _ in 0..450 {
+        let (_, current) = admin.get(&format!("/runs/{run}")).await;
+        status = current["status"].clone();
+        if status == "escalated" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, "escalated");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(fakes.okta_members("00g-admins"), ["00u-admin"]);
+    let kinds = admin.audit_kinds(&run).await;
+    assert_eq!(count(&kinds, "escalate"), 1, "{kinds:?}");
+    let granted = fakes.requests("PUT");
+    assert_eq!(
+        granted, 1,
+        "the membership is asked for once, when Okta is back"
+    );
 }
 
 #[tokio::test]
@@ -459,7 +558,6 @@ async fn sym_terraform_imports_applies_and_then_plans_no_changes() {
         "sym_integration.okta",
         "sym_secrets.this",
         "sym_secret.okta_api_key",
-        "sym_flow.prod_admins: its strategy `okta-groups` (type `okta`)",
     ] {
         assert!(
             stderr.contains(resource),
@@ -492,6 +590,27 @@ async fn sym_terraform_imports_applies_and_then_plans_no_changes() {
         )
         .await;
     let token = created["token"].as_str().unwrap().to_owned();
+    let admin = operator.with_token(&token);
+    // The import's note: the Okta strategy's integration is created before applying.
+    assert!(
+        stderr.contains("acts through integration `main-okta`; create it before applying"),
+        "{stderr}"
+    );
+    let (status, _) = admin
+        .put(
+            "/environments/main/secrets/okta-api-key",
+            json!({ "value": "okta-token-for-import" }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, body) = admin
+        .put(
+            "/environments/main/integrations/main-okta",
+            json!({ "type": "okta", "external_id": "acme.okta.com",
+                    "settings": { "api_token_secret": "okta-api-key" } }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
     let base = server.base.trim_end_matches("/api/v1").to_owned();
     let run = |command: &'static str| config_command(command, &file, &base, &token);
     let applied = run("apply").await;
@@ -505,11 +624,20 @@ async fn sym_terraform_imports_applies_and_then_plans_no_changes() {
     let planned = run("plan").await;
     let out = String::from_utf8_lossy(&planned.stdout).into_owned();
     assert!(out.ends_with("No changes.\n"), "{out}");
-    let admin = operator.with_token(&token);
     let (_, flow) = admin.get("/flows/support-access").await;
     assert_eq!(
         flow["params"]["targets"][1]["field_bindings"],
         json!(["customer"])
     );
-    assert!(flow["strategy"].is_string(), "{flow:#}");
+    assert_eq!(flow["strategy"]["type"], "custom", "{flow:#}");
+    assert!(flow["strategy"]["plugin"].is_string(), "{flow:#}");
+    let (_, flow) = admin.get("/flows/prod-admins").await;
+    assert_eq!(
+        flow["strategy"],
+        json!({ "type": "okta", "integration": "main-okta" })
+    );
+    assert_eq!(
+        flow["params"]["targets"][0]["settings"]["group_id"],
+        "00g123456789"
+    );
 }

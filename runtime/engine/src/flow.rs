@@ -2,7 +2,10 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use assent_types::{FlowParams, Handler, HandlerKind, PromptField};
+use assent_types::{
+    FieldType, FlowParams, Handler, HandlerKind, IntegrationType, PromptField, Strategy,
+    StrategyType,
+};
 use thiserror::Error;
 
 use crate::check_inputs;
@@ -25,8 +28,8 @@ pub struct FlowDefinition {
     pub params: FlowParams,
     /// The hash of the flow's uploaded plugin.
     pub plugin: String,
-    /// The hash of an uploaded strategy plugin, if the flow grants access through one.
-    pub strategy: Option<String>,
+    /// How the flow grants access, if it does: a strategy plugin or a built-in strategy.
+    pub strategy: Option<Strategy>,
 }
 
 /// Why a flow definition was refused. Each says what to change.
@@ -42,6 +45,44 @@ pub enum FlowError {
     StrategyMissing(String),
     #[error("plugin `{0}` implements no `escalate` or `deescalate`, so it is not a strategy")]
     NotAStrategy(String),
+    #[error(
+        "the `{strategy_type}` strategy acts through integration `{integration}`, which environment `{environment}` does not have; add it with PUT /api/v1/environments/{environment}/integrations/{integration}"
+    )]
+    StrategyIntegrationMissing {
+        strategy_type: StrategyType,
+        integration: String,
+        environment: String,
+    },
+    #[error(
+        "integration `{integration}` is of type `{found}`, but the `{strategy_type}` strategy acts through integrations of type `{wanted}`; name one of those"
+    )]
+    StrategyIntegrationType {
+        strategy_type: StrategyType,
+        integration: String,
+        found: IntegrationType,
+        wanted: IntegrationType,
+    },
+    #[error(
+        "Assent does not run the `{0}` strategy yet; grant access with a `custom` strategy plugin meanwhile"
+    )]
+    StrategyNotProvided(StrategyType),
+    #[error(
+        "the `{0}` strategy grants access to the flow's targets, and it has none; add `params.targets`, each with the settings the strategy needs"
+    )]
+    NoTargets(StrategyType),
+    #[error(
+        "target `{target}` needs the setting `{setting}` for the `{strategy_type}` strategy: {what}"
+    )]
+    TargetSetting {
+        target: String,
+        setting: &'static str,
+        what: &'static str,
+        strategy_type: StrategyType,
+    },
+    #[error(
+        "the flow has {targets} targets but no `target` field to choose one; add a prompt field of type `target`"
+    )]
+    NoTargetField { targets: usize },
     #[error("field `{0}` appears twice")]
     DuplicateField(String),
     #[error("a default does not fit its field: {0}")]
@@ -68,12 +109,14 @@ pub fn valid_name(name: &str) -> bool {
 }
 
 /// Checks `definition` against the organisation's uploaded plugins (`handlers_of` gives the
-/// handlers of the plugin with a hash, if it is uploaded): a usable name, a flow plugin that
-/// can answer permissions, a strategy that is one, fields named once, defaults the form
-/// accepts.
+/// handlers of the plugin with a hash, if it is uploaded) and its environment's integrations
+/// (`integration_of` gives the type of the integration with a name, if there is one): a
+/// usable name, a flow plugin that can answer permissions, a strategy that can run, fields
+/// named once, defaults the form accepts.
 pub fn validate(
     definition: &FlowDefinition,
     handlers_of: impl Fn(&str) -> Option<HashSet<Handler>>,
+    integration_of: impl Fn(&str) -> Option<IntegrationType>,
 ) -> Result<(), FlowError> {
     if !valid_name(&definition.name) {
         return Err(FlowError::BadName(definition.name.clone()));
@@ -86,14 +129,7 @@ pub fn validate(
         return Err(FlowError::NotAFlowPlugin(definition.plugin.clone()));
     }
     if let Some(strategy) = &definition.strategy {
-        let strategy_handlers =
-            handlers_of(strategy).ok_or_else(|| FlowError::StrategyMissing(strategy.clone()))?;
-        if !strategy_handlers
-            .iter()
-            .any(|handler| handler.kind() == HandlerKind::Strategy)
-        {
-            return Err(FlowError::NotAStrategy(strategy.clone()));
-        }
+        check_strategy(definition, strategy, &handlers_of, &integration_of)?;
     }
     let mut seen = HashSet::new();
     for field in &definition.fields {
@@ -133,9 +169,90 @@ pub fn validate(
     Ok(())
 }
 
+/// A strategy plugin must be uploaded and be one; a built-in strategy needs an integration
+/// of its type and targets with the settings it reads, one of which the request chooses.
+fn check_strategy(
+    definition: &FlowDefinition,
+    strategy: &Strategy,
+    handlers_of: &impl Fn(&str) -> Option<HashSet<Handler>>,
+    integration_of: &impl Fn(&str) -> Option<IntegrationType>,
+) -> Result<(), FlowError> {
+    if let Some(hash) = strategy.plugin_hash() {
+        let handlers =
+            handlers_of(hash).ok_or_else(|| FlowError::StrategyMissing(hash.to_owned()))?;
+        if !handlers
+            .iter()
+            .any(|handler| handler.kind() == HandlerKind::Strategy)
+        {
+            return Err(FlowError::NotAStrategy(hash.to_owned()));
+        }
+    }
+    let strategy_type = strategy.strategy_type();
+    if let Some(integration) = strategy.integration() {
+        let environment = || {
+            definition
+                .environment
+                .as_deref()
+                .unwrap_or("main")
+                .to_owned()
+        };
+        let found =
+            integration_of(integration).ok_or_else(|| FlowError::StrategyIntegrationMissing {
+                strategy_type,
+                integration: integration.to_owned(),
+                environment: environment(),
+            })?;
+        if let Some(wanted) = strategy_type.integration_type()
+            && wanted != found
+        {
+            return Err(FlowError::StrategyIntegrationType {
+                strategy_type,
+                integration: integration.to_owned(),
+                found,
+                wanted,
+            });
+        }
+    }
+    let needs = strategy_type.target_settings();
+    if needs.is_empty() {
+        return Ok(());
+    }
+    let targets = &definition.params.targets;
+    if targets.is_empty() {
+        return Err(FlowError::NoTargets(strategy_type));
+    }
+    for target in targets {
+        // A bound setting is filled from the request's field of the same name.
+        if let Some((setting, what)) = needs.iter().find(|(setting, _)| {
+            target
+                .settings
+                .get(*setting)
+                .is_none_or(|value| value.trim().is_empty())
+                && !target.field_bindings.iter().any(|field| field == setting)
+        }) {
+            return Err(FlowError::TargetSetting {
+                target: target.name.clone(),
+                setting,
+                what,
+                strategy_type,
+            });
+        }
+    }
+    let has_target_field = definition
+        .fields
+        .iter()
+        .any(|field| field.field_type == FieldType::Target);
+    if targets.len() > 1 && !has_target_field {
+        return Err(FlowError::NoTargetField {
+            targets: targets.len(),
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
-    use assent_types::FieldType;
+    use assent_types::Target;
     use serde_json::{Value, json};
 
     use super::*;
@@ -178,12 +295,42 @@ mod tests {
             record("hooks-only", &["on_approve"]),
             record("strategy", &["escalate", "deescalate"]),
         ];
-        validate(definition, |hash| {
-            plugins
-                .iter()
-                .find(|(plugin, _)| plugin == hash)
-                .map(|(_, handlers)| handlers.clone())
-        })
+        validate(
+            definition,
+            |hash| {
+                plugins
+                    .iter()
+                    .find(|(plugin, _)| plugin == hash)
+                    .map(|(_, handlers)| handlers.clone())
+            },
+            |name| match name {
+                "okta" => Some(IntegrationType::Okta),
+                "pagerduty" => Some(IntegrationType::Pagerduty),
+                _ => None,
+            },
+        )
+    }
+
+    fn okta_flow(targets: Vec<Target>) -> FlowDefinition {
+        FlowDefinition {
+            strategy: Some(Strategy::BuiltIn {
+                strategy_type: StrategyType::Okta,
+                integration: "okta".into(),
+            }),
+            params: FlowParams {
+                targets,
+                ..FlowParams::default()
+            },
+            ..definition()
+        }
+    }
+
+    fn group(name: &str, group_id: &str) -> Target {
+        Target {
+            name: name.into(),
+            settings: [("group_id".to_owned(), group_id.to_owned())].into(),
+            ..Target::default()
+        }
     }
 
     #[test]
@@ -191,7 +338,7 @@ mod tests {
         assert_eq!(check(&definition()), Ok(()));
         let legacy = FlowDefinition {
             plugin: "legacy".into(),
-            strategy: Some("strategy".into()),
+            strategy: Some(Strategy::plugin("strategy")),
             ..definition()
         };
         assert_eq!(check(&legacy), Ok(()));
@@ -238,7 +385,7 @@ mod tests {
             Err(FlowError::NotAFlowPlugin("hooks-only".into()))
         );
         let no_strategy = FlowDefinition {
-            strategy: Some("gone".into()),
+            strategy: Some(Strategy::plugin("gone")),
             ..definition()
         };
         assert_eq!(
@@ -246,7 +393,7 @@ mod tests {
             Err(FlowError::StrategyMissing("gone".into()))
         );
         let not_a_strategy = FlowDefinition {
-            strategy: Some("flow".into()),
+            strategy: Some(Strategy::plugin("flow")),
             ..definition()
         };
         assert_eq!(
@@ -289,5 +436,67 @@ mod tests {
             ..definition()
         };
         assert_eq!(check(&required), Ok(()));
+    }
+
+    #[test]
+    fn a_built_in_strategy_needs_its_integration_and_targets_with_its_settings() {
+        assert_eq!(check(&okta_flow(vec![group("admins", "00g1")])), Ok(()));
+        let elsewhere = FlowDefinition {
+            strategy: Some(Strategy::BuiltIn {
+                strategy_type: StrategyType::Okta,
+                integration: "okta-eu".into(),
+            }),
+            ..okta_flow(vec![group("admins", "00g1")])
+        };
+        let Err(FlowError::StrategyIntegrationMissing { environment, .. }) = check(&elsewhere)
+        else {
+            panic!("an integration the environment lacks must be refused");
+        };
+        assert_eq!(environment, "main");
+        let wrong_type = FlowDefinition {
+            strategy: Some(Strategy::BuiltIn {
+                strategy_type: StrategyType::Okta,
+                integration: "pagerduty".into(),
+            }),
+            ..okta_flow(vec![group("admins", "00g1")])
+        };
+        assert!(matches!(
+            check(&wrong_type),
+            Err(FlowError::StrategyIntegrationType {
+                found: IntegrationType::Pagerduty,
+                wanted: IntegrationType::Okta,
+                ..
+            })
+        ));
+        assert_eq!(
+            check(&okta_flow(Vec::new())),
+            Err(FlowError::NoTargets(StrategyType::Okta))
+        );
+        let Err(FlowError::TargetSetting {
+            target, setting, ..
+        }) = check(&okta_flow(vec![group("admins", " ")]))
+        else {
+            panic!("a target without a group id must be refused");
+        };
+        assert_eq!((target.as_str(), setting), ("admins", "group_id"));
+        // A setting bound to a field comes with the request.
+        let bound = Target {
+            field_bindings: vec!["group_id".into()],
+            ..group("any", "")
+        };
+        let mut with_field = okta_flow(vec![bound]);
+        with_field
+            .fields
+            .push(field("group_id", FieldType::String, None));
+        assert_eq!(check(&with_field), Ok(()));
+    }
+
+    #[test]
+    fn several_targets_need_a_field_to_choose_one() {
+        let two = okta_flow(vec![group("a", "1"), group("b", "2")]);
+        assert_eq!(check(&two), Err(FlowError::NoTargetField { targets: 2 }));
+        let mut chosen = two;
+        chosen.fields.push(field("target", FieldType::Target, None));
+        assert_eq!(check(&chosen), Ok(()));
     }
 }

@@ -152,7 +152,12 @@ fn shape(kind: IntegrationType) -> Shape {
                 "allowed_hosts",
                 "the hosts plugins may call, comma-separated, e.g. `api.example.com`",
             )],
-            optional: &["auth_header", "auth_scheme", "auth_token_secret"],
+            optional: &[
+                "auth_header",
+                "auth_scheme",
+                "auth_token_secret",
+                "signing_secret",
+            ],
         },
     }
 }

@@ -93,7 +93,7 @@ fn flow_differences(wanted: &FlowDefinition, stored: &FlowRecord) -> Vec<&'stati
         ("fields", wanted.fields == stored.fields),
         ("params", wanted.params == stored.params),
         ("plugin", wanted.plugin == stored.plugin_hash),
-        ("strategy", wanted.strategy == stored.strategy_hash),
+        ("strategy", wanted.strategy == stored.strategy),
     ]
     .into_iter()
     .filter(|(_, same)| !same)
@@ -205,7 +205,7 @@ impl Runner {
                 fields: wanted.fields.clone(),
                 params: wanted.params.clone(),
                 plugin_hash: wanted.plugin.clone(),
-                strategy_hash: wanted.strategy.clone(),
+                strategy: wanted.strategy.clone(),
             });
         }
         if changes(ConfigKind::FlowsFilter).next().is_some()

@@ -5,6 +5,7 @@ use assent_plugin_host::Plugin;
 use assent_store::{FlowRecord, RunRecord};
 use assent_types::{Environment, Event, Flow, Payload, Role, Step, User};
 
+use crate::strategy::AccessStrategy;
 use crate::{Runner, RuntimeError};
 
 /// The flow version a run belongs to, with its plugins loaded.
@@ -13,7 +14,7 @@ pub(crate) struct FlowContext {
     /// The flow's environment with its integrations, as handlers see it.
     pub environment: Environment,
     pub plugin: Plugin,
-    pub strategy: Option<Plugin>,
+    pub strategy: Option<AccessStrategy>,
 }
 
 /// Who acts when nobody does: timers and queued steps.
@@ -47,15 +48,7 @@ impl Runner {
         flow: FlowRecord,
     ) -> Result<FlowContext, RuntimeError> {
         let plugin = self.flow_plugin(org_id, &flow).await?;
-        let strategy = match &flow.strategy_hash {
-            Some(hash) => Some(
-                self.plugins
-                    .get(&self.store, org_id, hash)
-                    .await?
-                    .named(format!("{} strategy", flow.name)),
-            ),
-            None => None,
-        };
+        let strategy = self.access_strategy(org_id, &flow).await?;
         let environment = self.environment_of(org_id, &flow).await?;
         Ok(FlowContext {
             flow,

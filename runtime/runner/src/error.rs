@@ -1,6 +1,8 @@
 use assent_engine::{FieldError, Forbidden, Rejection};
 use assent_plugin_host::CallError;
 use assent_store::StoreError;
+
+use crate::failure::StepFailure;
 use thiserror::Error;
 
 /// Why the runtime could not carry out a request or a step.
@@ -54,11 +56,14 @@ pub enum RuntimeError {
     PluginUnavailable { hash: String, reason: String },
     #[error(transparent)]
     Plugin(CallError),
+    /// A timed step's strategy failed; the worker fires it again after its backoff.
+    #[error("{0}; the step will be tried again")]
+    Retrying(StepFailure),
     /// Taking access away failed; it is tried again in the background.
     #[error(
         "{0}; the access is still granted, and taking it away will be tried again shortly (the run's audit log shows each attempt)"
     )]
-    DeescalationRetrying(CallError),
+    DeescalationRetrying(StepFailure),
     /// A service the step needs (Slack) could not be reached; the job is retried.
     #[error("{0}; it will be retried")]
     Unavailable(String),

@@ -9,13 +9,70 @@ use assent_store::{
     EventKind, Job, NewEvent, NewJob, RunError, RunRecord, RunWrite, StepCommit, StepWrite, Task,
     now_millis,
 };
-use assent_types::Step;
-use serde_json::json;
+use assent_strategies::Change;
+use assent_types::{Step, StrategyType};
+use serde_json::{Value, json};
+use thiserror::Error;
 
 use crate::context::FlowContext;
 use crate::jobs::queued_jobs;
 use crate::step::{Advance, StepResult};
 use crate::{Runner, RuntimeError};
+
+/// Why the work of a step failed: a plugin (a hook, a reducer, a strategy plugin), or a
+/// built-in strategy's provider.
+#[derive(Debug, Clone, Error, PartialEq)]
+pub enum StepFailure {
+    #[error(transparent)]
+    Plugin(CallError),
+    #[error("the `{strategy_type}` strategy could not {}: {message}", describe(*change))]
+    Strategy {
+        strategy_type: StrategyType,
+        change: Change,
+        /// The provider's own words, or what of the configuration to fix.
+        message: String,
+        /// Whether trying again later may succeed (a timeout, 5xx or 429).
+        transient: bool,
+    },
+}
+
+fn describe(change: Change) -> &'static str {
+    match change {
+        Change::Grant => "grant access",
+        Change::Revoke => "take access back",
+    }
+}
+
+impl StepFailure {
+    /// The handler the failure happened in, as the run and its notices name it.
+    pub fn handler(&self) -> String {
+        match self {
+            StepFailure::Plugin(error) => error.handler.clone(),
+            StepFailure::Strategy { change, .. } => change.as_str().to_owned(),
+        }
+    }
+
+    /// Whether a later try may succeed where this one failed.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            StepFailure::Strategy {
+                transient: true,
+                ..
+            }
+        )
+    }
+
+    /// The audit entry's data: which step and handler, the error, and the strategy.
+    fn audit(&self, step: Step) -> Value {
+        let mut data =
+            json!({ "step": step, "handler": self.handler(), "error": self.to_string() });
+        if let StepFailure::Strategy { strategy_type, .. } = self {
+            data["strategy"] = json!(strategy_type);
+        }
+        data
+    }
+}
 
 impl Runner {
     /// Records an `after_*` hook's failure (the step stands) and queues the notice for the
@@ -27,7 +84,8 @@ impl Runner {
         error: &CallError,
     ) -> Result<Vec<Job>, RuntimeError> {
         tracing::warn!(run = %run.id, %step, %error, "plugin failed after a step");
-        let schedule = self.notices(&run.id, vec![failed_notice(step, error)], now_millis());
+        let failure = StepFailure::Plugin(error.clone());
+        let schedule = self.notices(&run.id, vec![failed_notice(step, &failure)], now_millis());
         let event = NewEvent::run(
             &run.id,
             EventKind::PluginError,
@@ -48,15 +106,12 @@ impl Runner {
         &self,
         run: &RunRecord,
         step: Step,
-        error: &CallError,
+        error: &StepFailure,
     ) -> Result<(), RuntimeError> {
-        tracing::warn!(run = %run.id, %step, %error, "plugin failed; the step will be tried again");
-        let event = NewEvent::run(
-            &run.id,
-            EventKind::PluginError,
-            None,
-            json!({ "step": step, "handler": error.handler, "error": error.to_string(), "retrying": true }),
-        );
+        tracing::warn!(run = %run.id, %step, %error, "the step failed; it will be tried again");
+        let mut data = error.audit(step);
+        data["retrying"] = json!(true);
+        let event = NewEvent::run(&run.id, EventKind::PluginError, None, data);
         self.store.append(&run.org_id, &[event]).await?;
         Ok(())
     }
@@ -69,7 +124,7 @@ impl Runner {
         &self,
         run: &RunRecord,
         trigger: Trigger,
-        error: &CallError,
+        error: &StepFailure,
     ) -> Result<(), RuntimeError> {
         tracing::warn!(run = %run.id, %error, "taking access away failed; it will be tried again");
         let retry = NewJob {
@@ -78,12 +133,9 @@ impl Runner {
             due_at: now_millis() + crate::timers::RETRY_STEP_MS,
             leased_to: None,
         };
-        let event = NewEvent::run(
-            &run.id,
-            EventKind::PluginError,
-            None,
-            json!({ "step": Step::Deescalate, "handler": error.handler, "error": error.to_string(), "retrying": true }),
-        );
+        let mut data = error.audit(Step::Deescalate);
+        data["retrying"] = json!(true);
+        let event = NewEvent::run(&run.id, EventKind::PluginError, None, data);
         let write = StepWrite::new(run.org_id.clone(), RunWrite::Unchanged)
             .scheduling(vec![retry])
             .recording(vec![event]);
@@ -97,7 +149,7 @@ impl Runner {
         context: &FlowContext,
         run: RunRecord,
         step: Step,
-        error: &CallError,
+        error: &StepFailure,
     ) -> Result<StepResult, RuntimeError> {
         match self.fail(context, run, step, error, None).await? {
             Advance::Done(result) => self.run_queued(*result).await,
@@ -111,10 +163,10 @@ impl Runner {
         context: &FlowContext,
         mut run: RunRecord,
         step: Step,
-        error: &CallError,
+        error: &StepFailure,
         job: Option<&Job>,
     ) -> Result<Advance, RuntimeError> {
-        tracing::warn!(run = %run.id, flow = %context.flow.name, %step, %error, "plugin failed; the run is errored");
+        tracing::warn!(run = %run.id, flow = %context.flow.name, %step, %error, "the step failed; the run is errored");
         let mut events = Vec::with_capacity(2);
         let mut message = failure_message(step, error);
         if step == Step::Escalate && context.strategy.is_some() {
@@ -134,24 +186,21 @@ impl Runner {
         run.updated_at = now;
         run.body.error = Some(RunError {
             step,
-            handler: error.handler.clone(),
+            handler: error.handler(),
             message: message.clone(),
             at: now,
         });
         let notice = Notice::Failed {
             step,
-            handler: error.handler.clone(),
+            handler: error.handler(),
             error: message,
         };
         let schedule = self.notices(&run.id, vec![notice], now);
+        let mut data = error.audit(step);
+        data["status"] = json!("errored");
         events.insert(
             0,
-            NewEvent::run(
-                &run.id,
-                EventKind::PluginError,
-                None,
-                json!({ "step": step, "handler": error.handler, "error": error.to_string(), "status": "errored" }),
-            ),
+            NewEvent::run(&run.id, EventKind::PluginError, None, data),
         );
         let write = StepWrite::new(
             run.org_id.clone(),
@@ -185,7 +234,7 @@ impl Runner {
         &self,
         context: &FlowContext,
         run: &RunRecord,
-    ) -> (Result<(), CallError>, NewEvent) {
+    ) -> (Result<(), StepFailure>, NewEvent) {
         let requester = run.body.requester.clone();
         let outcome = self
             .call_strategy(
@@ -207,7 +256,7 @@ impl Runner {
 
 /// What the run says of a failure: a failed deescalation leaves access in place, and the
 /// people reading it must know to take it away by hand.
-fn failure_message(step: Step, error: &CallError) -> String {
+fn failure_message(step: Step, error: &StepFailure) -> String {
     if step == Step::Deescalate {
         format!("access may still be granted: {error}; take it away by hand")
     } else {
@@ -215,10 +264,10 @@ fn failure_message(step: Step, error: &CallError) -> String {
     }
 }
 
-fn failed_notice(step: Step, error: &CallError) -> Notice {
+fn failed_notice(step: Step, error: &StepFailure) -> Notice {
     Notice::Failed {
         step,
-        handler: error.handler.clone(),
+        handler: error.handler(),
         error: error.to_string(),
     }
 }

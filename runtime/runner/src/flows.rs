@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use assent_engine::flow::{FlowDefinition, FlowError, validate};
 use assent_store::{EventKind, FlowRecord, FlowsFilter, NewEvent, NewFlow, PluginRecord};
-use assent_types::{Handler, User};
+use assent_types::{Handler, Strategy, StrategyType, User};
 use serde_json::json;
 
 use crate::{Runner, RuntimeError};
@@ -94,7 +94,7 @@ impl Runner {
                     fields: definition.fields,
                     params: definition.params,
                     plugin_hash: definition.plugin,
-                    strategy_hash: definition.strategy,
+                    strategy: definition.strategy,
                 },
             )
             .await?;
@@ -115,17 +115,40 @@ impl Runner {
         definition: &FlowDefinition,
     ) -> Result<(), RuntimeError> {
         let mut records = Vec::with_capacity(2);
-        for hash in std::iter::once(&definition.plugin).chain(&definition.strategy) {
+        let strategy_plugin = definition.strategy.as_ref().and_then(Strategy::plugin_hash);
+        for hash in std::iter::once(definition.plugin.as_str()).chain(strategy_plugin) {
             if let Some(record) = self.store.plugin(org_id, hash).await? {
                 records.push(record);
             }
         }
-        validate(definition, |hash| {
-            records
-                .iter()
-                .find(|record| record.hash == hash)
-                .map(handlers)
-        })?;
+        if let Some(strategy_type) = definition
+            .strategy
+            .as_ref()
+            .map(Strategy::strategy_type)
+            .filter(|kind| *kind != StrategyType::Custom && !assent_strategies::provides(*kind))
+        {
+            return Err(FlowError::StrategyNotProvided(strategy_type).into());
+        }
+        let environment = definition.environment.as_deref().unwrap_or("main");
+        let integrations = match self.store.environment_id(org_id, environment).await? {
+            Some(environment_id) => self.store.integrations(org_id, &environment_id).await?,
+            None => Vec::new(),
+        };
+        validate(
+            definition,
+            |hash| {
+                records
+                    .iter()
+                    .find(|record| record.hash == hash)
+                    .map(handlers)
+            },
+            |name| {
+                integrations
+                    .iter()
+                    .find(|record| record.name == name)
+                    .map(|record| record.spec.integration_type)
+            },
+        )?;
         // Choices a field says its plugin fetches must be ones the plugin can fetch.
         if definition.fields.iter().any(|field| field.prefetch) {
             let plugin = self

@@ -15,7 +15,10 @@
 //! - [`apply`]: what a decided step does to the run and what it writes — pure, unit-tested;
 //! - [`timers`]: firing durable timers and queued steps, and the worker loop; `jobs`: the
 //!   rows a step schedules (pure);
-//! - [`failure`]: a plugin that fails moves its run to `errored` and is reported;
+//! - `strategy`: a flow's strategy at escalation and deescalation — a plugin, or one of the
+//!   host's own (`assent-strategies`) through an integration;
+//! - [`failure`]: a plugin or strategy that fails moves its run to `errored` and is reported,
+//!   or, when its provider is down, its step is tried again;
 //! - [`notify`]: notices (Slack cards, DMs, error reports) as jobs of the step's commit;
 //! - [`flows`]: plugins installed and flows validated and stored — one path for the API, the
 //!   demo and configuration;
@@ -48,6 +51,7 @@ mod reads;
 pub mod request;
 mod secrets;
 pub mod step;
+mod strategy;
 pub mod timers;
 mod views;
 
@@ -64,6 +68,7 @@ pub use assent_engine::{FlowDefinition, FlowError};
 pub use config::{ChangeAction, ConfigChange, ConfigKind, ConfigPlan, ConfigSpec};
 pub use context::system_user;
 pub use error::RuntimeError;
+pub use failure::StepFailure;
 pub use flows::InstalledPlugin;
 pub use form::{FLOWS_FILTER, Form, FormAnswer, OfferFailure, Offered, PromptAnswer};
 pub use notify::{Delivery, Notifier};

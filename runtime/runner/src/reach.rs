@@ -49,21 +49,22 @@ impl Runner {
         let mut tenant = self.plugins.session(org_id, plugin).await?;
         tenant.session = tenant.session.with_directory(directory_of(self, org_id));
         if let Some(environment) = reach.environment {
-            tenant.session = tenant
-                .session
-                .with_integrations(Arc::new(EnvironmentIntegrations {
-                    runner: self.clone(),
-                    org_id: org_id.to_owned(),
-                    environment: environment.to_owned(),
-                    run_id: reach.run_id.map(str::to_owned),
-                }));
+            tenant.session =
+                tenant
+                    .session
+                    .with_integrations(Arc::new(EnvironmentIntegrations::new(
+                        self,
+                        org_id,
+                        environment,
+                        reach.run_id,
+                    )));
         }
         Ok(tenant)
     }
 }
 
-/// One flow environment's integrations, for one session.
-struct EnvironmentIntegrations {
+/// One flow environment's integrations, for one session or one built-in strategy's step.
+pub(crate) struct EnvironmentIntegrations {
     runner: Runner,
     org_id: String,
     environment: String,
@@ -105,6 +106,20 @@ fn failed(failure: Failure) -> IntegrationError {
 }
 
 impl EnvironmentIntegrations {
+    pub(crate) fn new(
+        runner: &Runner,
+        org_id: &str,
+        environment: &str,
+        run_id: Option<&str>,
+    ) -> EnvironmentIntegrations {
+        EnvironmentIntegrations {
+            runner: runner.clone(),
+            org_id: org_id.to_owned(),
+            environment: environment.to_owned(),
+            run_id: run_id.map(str::to_owned),
+        }
+    }
+
     async fn records(&self) -> Result<(String, Vec<IntegrationRecord>), IntegrationError> {
         let store = &self.runner.store;
         let environment_id = store
@@ -153,7 +168,7 @@ impl EnvironmentIntegrations {
     }
 
     /// The integration called `name`, or else the environment's one integration of type `name`.
-    async fn connection(&self, name: &str) -> Result<Connection, IntegrationError> {
+    pub(crate) async fn connection(&self, name: &str) -> Result<Connection, IntegrationError> {
         let (environment_id, records) = self.records().await?;
         let by_type = name.parse::<IntegrationType>().ok();
         let record = match records.iter().position(|record| record.name == name) {
@@ -189,7 +204,7 @@ impl EnvironmentIntegrations {
 
     /// Appends each request to the run's audit log. A failed append is logged, not the
     /// plugin's problem: its call went out either way.
-    async fn audit(&self, records: Vec<CallRecord>) {
+    pub(crate) async fn audit(&self, records: Vec<CallRecord>) {
         if records.is_empty() {
             return;
         }

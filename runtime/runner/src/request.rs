@@ -98,7 +98,11 @@ impl Runner {
                 .await
             {
                 Ok(session) => session,
-                Err(error) => return self.fail_new(&context, draft, Step::Request, &error).await,
+                Err(error) => {
+                    return self
+                        .fail_new(&context, draft, Step::Request, &error.into())
+                        .await;
+                }
             },
         };
         let event = event_for(Step::Request, &request.requester, &context, &draft);
@@ -108,7 +112,11 @@ impl Runner {
                 draft.body.plan = plan;
                 draft.body.permissions = Some(permissions);
             }
-            Err(error) => return self.fail_new(&context, draft, Step::Request, &error).await,
+            Err(error) => {
+                return self
+                    .fail_new(&context, draft, Step::Request, &error.into())
+                    .await;
+            }
         }
         let attempt = Attempt {
             context: &context,

@@ -18,8 +18,8 @@
 //! A plugin that fails in any phase moves the run to `errored` ([`crate::failure`]).
 
 use assent_engine::{
-    DeescalateCause, Origin, Position, Rejection, Resolution, Resolver, StrategyCall, Transition,
-    Trigger, permissions, transition,
+    DeescalateCause, Origin, Position, Rejection, Resolution, Resolver, Transition, Trigger,
+    permissions, transition,
 };
 use assent_plugin_host::{CallError, CallFailure};
 use assent_store::{
@@ -32,6 +32,7 @@ use serde_json::{Value, json};
 
 use crate::apply::{StepFacts, apply};
 use crate::context::{FlowContext, event_for};
+use crate::failure::StepFailure;
 use crate::jobs::queued_jobs;
 use crate::plugins::TenantSession;
 use crate::reach::Reach;
@@ -41,11 +42,17 @@ use crate::{Runner, RuntimeError};
 // before giving up. Each retry sees the winner's state, so more than two is already rare.
 pub(crate) const MAX_RACE_RETRIES: usize = 8;
 
-// A timed deescalation whose strategy fails is fired this many times in all (the worker
-// backs off one second more each time) before the run is errored and people are told that
-// access may still be granted: a few seconds ride out a provider's passing failure; a lasting
-// one needs a person.
+// A timed deescalation whose strategy plugin fails is fired this many times in all (the
+// worker backs off one second more each time) before the run is errored and people are told
+// that access may still be granted: a few seconds ride out a passing fault; a plugin that
+// keeps failing needs a person.
 const DEESCALATE_ATTEMPTS: i64 = 4;
+
+// A built-in strategy whose provider is down (timeouts, 5xx, 429) is tried this many times in
+// all, escalating or deescalating, before the run is errored: at the worker's backoff (one
+// second more per attempt, at most a minute) that is about an hour, which outlasts most
+// provider incidents; access is neither granted twice nor left behind meanwhile.
+const OUTAGE_ATTEMPTS: i64 = 90;
 
 /// What a person asks the runner to do to a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,8 +139,9 @@ impl Attempt<'_> {
 
 /// Why a phase stopped the step.
 enum Stop {
-    /// A plugin failed during this step: the run is errored.
-    Plugin(Step, CallError),
+    /// A plugin or a built-in strategy failed during this step: the run is errored, or the
+    /// step is tried again.
+    Failed(Step, StepFailure),
     Error(RuntimeError),
 }
 
@@ -252,24 +260,25 @@ impl Runner {
             Err(stop) => stop,
         };
         match stop {
-            Stop::Plugin(Step::Deescalate, error)
+            Stop::Failed(step @ (Step::Escalate | Step::Deescalate), error)
                 if attempt
                     .job
-                    .is_some_and(|job| job.attempts < DEESCALATE_ATTEMPTS) =>
+                    .is_some_and(|job| job.attempts < attempts_allowed(step, &error)) =>
             {
-                // Access must not stay granted because a strategy failed once: the timer
-                // stays, and the worker fires it again after its backoff.
-                self.record_retry(&run, Step::Deescalate, &error).await?;
-                Err(RuntimeError::Plugin(error))
+                // Access must not stay granted because a strategy failed once, nor be
+                // refused because its provider is down for a while: the job stays, and the
+                // worker fires it again after its backoff.
+                self.record_retry(&run, step, &error).await?;
+                Err(RuntimeError::Retrying(error))
             }
-            Stop::Plugin(Step::Deescalate, error) if attempt.job.is_none() => {
+            Stop::Failed(Step::Deescalate, error) if attempt.job.is_none() => {
                 // Someone asked to take access away now and the strategy failed once: the
                 // access must still go, so the worker tries again.
                 self.retry_deescalation(&run, attempt.trigger, &error)
                     .await?;
                 Err(RuntimeError::DeescalationRetrying(error))
             }
-            Stop::Plugin(step, error) => {
+            Stop::Failed(step, error) => {
                 self.fail(attempt.context, run, step, &error, attempt.job)
                     .await
             }
@@ -311,7 +320,7 @@ impl Runner {
                     Reach::flow(&context.flow.environment, Some(&run.id)),
                 )
                 .await
-                .map_err(|error| Stop::Plugin(step, error))?,
+                .map_err(|error| Stop::Failed(step, error.into()))?,
         };
         self.authorize(attempt, run, step, &mut session).await?;
 
@@ -328,7 +337,7 @@ impl Runner {
                     .session
                     .on(hook, &event)
                     .await
-                    .map_err(|error| Stop::Plugin(hook, error))?
+                    .map_err(|error| Stop::Failed(hook, error.into()))?
             } else {
                 HookOutcome::Proceed
             };
@@ -338,7 +347,7 @@ impl Runner {
                     handler: Handler::On(hook).to_string(),
                     cause: CallFailure::BadReturn(bad.to_string()),
                 };
-                return Err(Stop::Plugin(hook, error));
+                return Err(Stop::Failed(hook, error.into()));
             }
         }
         let events: Vec<NewEvent> = resolver
@@ -395,7 +404,7 @@ impl Runner {
                 let event = event_for(step, actor, attempt.context, run);
                 permissions_of(attempt.context, session, &event)
                     .await
-                    .map_err(|error| Stop::Plugin(step, error))?
+                    .map_err(|error| Stop::Failed(step, error.into()))?
             }
         };
         let permissions = permissions::RequestPermissions {
@@ -492,7 +501,7 @@ impl Runner {
             Some(call) => self
                 .call_strategy(attempt.context, call, attempt.actor, step, run)
                 .await
-                .map_err(|error| Stop::Plugin(step, error))?,
+                .map_err(|error| Stop::Failed(step, error))?,
             None => None,
         };
         Ok(Effect { change, output })
@@ -564,30 +573,19 @@ impl Runner {
         })))
     }
 
-    pub(crate) async fn call_strategy(
-        &self,
-        context: &FlowContext,
-        call: StrategyCall,
-        actor: &User,
-        step: Step,
-        run: &RunRecord,
-    ) -> Result<Option<Value>, CallError> {
-        let Some(strategy) = &context.strategy else {
-            return Ok(None);
-        };
-        let event = event_for(step, actor, context, run);
-        let target = event.target().cloned().unwrap_or_default();
-        let reach = Reach::flow(&context.flow.environment, Some(&run.id));
-        let mut session = self.session(&run.org_id, strategy, reach).await?;
-        match call {
-            StrategyCall::Escalate => session.session.escalate(&target, &event).await,
-            StrategyCall::Deescalate => session.session.deescalate(&target, &event).await,
-        }
-    }
-
     /// The lease a commit must still hold: the fired job's, held by this process.
     pub(crate) fn lease_of(&self, job: Option<&Job>) -> Option<(String, String)> {
         job.map(|job| (job.id.clone(), self.owner.to_string()))
+    }
+}
+
+/// How many times in all a strategy step is fired before its failure errors the run.
+fn attempts_allowed(step: Step, error: &StepFailure) -> i64 {
+    match step {
+        _ if error.is_transient() => OUTAGE_ATTEMPTS,
+        Step::Deescalate => DEESCALATE_ATTEMPTS,
+        // A plugin's escalation that failed is rolled back and the run errored at once.
+        _ => 1,
     }
 }
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use assent_runner::{FlowDefinition, RuntimeError};
 use assent_store::{FlowParams, NewUser};
-use assent_types::{PromptField, Role};
+use assent_types::{PromptField, Role, Strategy};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -197,7 +197,7 @@ async fn provision_flow(
         fields: example.fields.clone(),
         params: example.params.clone().unwrap_or_default(),
         plugin,
-        strategy,
+        strategy: strategy.map(Strategy::plugin),
     };
     let stored = runner.store().flow(org_id, &example.name).await?;
     let unchanged = stored.is_some_and(|stored| {
@@ -206,7 +206,7 @@ async fn provision_flow(
             && stored.fields == definition.fields
             && stored.params == definition.params
             && stored.plugin_hash == definition.plugin
-            && stored.strategy_hash == definition.strategy
+            && stored.strategy == definition.strategy
     });
     if !unchanged {
         runner

@@ -43,7 +43,7 @@ async fn run(database: TestDatabase) {
                 fields: vec![],
                 params: FlowParams::default(),
                 plugin_hash: "h".into(),
-                strategy_hash: None,
+                strategy: None,
             },
         )
         .await

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use assent_types::{FlowParams, PromptField};
+use assent_types::{FlowParams, PromptField, Strategy};
 use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -20,7 +20,7 @@ pub struct NewFlow {
     pub fields: Vec<PromptField>,
     pub params: FlowParams,
     pub plugin_hash: String,
-    pub strategy_hash: Option<String>,
+    pub strategy: Option<Strategy>,
 }
 
 /// One stored version of a flow.
@@ -35,7 +35,7 @@ pub struct FlowRecord {
     pub fields: Vec<PromptField>,
     pub params: FlowParams,
     pub plugin_hash: String,
-    pub strategy_hash: Option<String>,
+    pub strategy: Option<Strategy>,
     pub created_at: i64,
 }
 
@@ -51,7 +51,7 @@ pub struct FlowsFilter {
 const FLOW_SELECT: &str =
     "SELECT f.id AS id, f.name AS name, f.version AS version, f.label AS label,
     e.name AS environment, f.vars AS vars, f.fields AS fields, f.params AS params,
-    f.plugin_hash AS plugin_hash, f.strategy_hash AS strategy_hash, f.created_at AS created_at
+    f.plugin_hash AS plugin_hash, f.strategy_hash AS strategy_hash, f.strategy AS strategy, f.created_at AS created_at
     FROM flows f JOIN environments e ON e.id = f.environment_id AND e.org_id = f.org_id";
 
 fn flow_from_row(row: &AnyRow) -> Result<FlowRecord, StoreError> {
@@ -68,9 +68,22 @@ fn flow_from_row(row: &AnyRow) -> Result<FlowRecord, StoreError> {
         params: serde_json::from_str(&json("params")?)
             .map_err(StoreError::corrupt("flow params"))?,
         plugin_hash: row.try_get("plugin_hash")?,
-        strategy_hash: row.try_get("strategy_hash")?,
+        strategy: strategy_from_row(row)?,
         created_at: row.try_get("created_at")?,
     })
+}
+
+/// The flow's strategy: the `strategy` column, or for a row written before it, a plugin
+/// strategy by its hash alone.
+fn strategy_from_row(row: &AnyRow) -> Result<Option<Strategy>, StoreError> {
+    let whole: Option<String> = row.try_get("strategy")?;
+    if let Some(json) = whole {
+        return serde_json::from_str(&json)
+            .map(Some)
+            .map_err(StoreError::corrupt("flow strategy"));
+    }
+    let hash: Option<String> = row.try_get("strategy_hash")?;
+    Ok(hash.map(Strategy::plugin))
 }
 
 fn to_json(value: &impl Serialize) -> String {
@@ -91,8 +104,8 @@ pub(crate) async fn insert_flow(
             .await?;
     let id = new_id();
     sqlx::query(
-            "INSERT INTO flows (id, org_id, name, version, environment_id, label, vars, fields, params, plugin_hash, strategy_hash, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            "INSERT INTO flows (id, org_id, name, version, environment_id, label, vars, fields, params, plugin_hash, strategy_hash, strategy, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(&id)
         .bind(org_id)
@@ -104,7 +117,8 @@ pub(crate) async fn insert_flow(
         .bind(to_json(&flow.fields))
         .bind(to_json(&flow.params))
         .bind(&flow.plugin_hash)
-        .bind(&flow.strategy_hash)
+        .bind(flow.strategy.as_ref().and_then(Strategy::plugin_hash))
+        .bind(flow.strategy.as_ref().map(to_json))
         .bind(now_millis())
         .execute(&mut *tx.inner)
         .await

@@ -37,7 +37,7 @@ async fn org_with_flow(store: &Store, slug: &str) -> (String, String, String) {
                 fields: Vec::new(),
                 params: FlowParams::default(),
                 plugin_hash: "abc".into(),
-                strategy_hash: None,
+                strategy: None,
             },
         )
         .await

@@ -7,6 +7,7 @@
 //! Assent's configuration.
 
 mod map;
+pub use map::BUILT_IN_STRATEGIES;
 mod read;
 
 use std::path::Path;

@@ -31,6 +31,10 @@ const NOT_CARRIED: &[(&str, &str)] = &[
     ),
 ];
 
+/// Sym's `sym_strategy` types that Assent runs itself (`assent_strategies::provides`; a
+/// test keeps the two in step).
+pub const BUILT_IN_STRATEGIES: &[&str] = &["okta"];
+
 /// Flow params that carry over as they are.
 const PARAMS: &[&str] = &[
     "allow_revoke",
@@ -287,17 +291,37 @@ impl<'a> Mapper<'a> {
             params.insert("targets".into(), Toml::Array(targets));
         }
         let kind = strategy.node.str("type").unwrap_or("custom");
-        match strategy.node.str("implementation").and_then(file_path) {
-            Some(path) => {
-                let name = format!("{}-strategy", Self::name_of(strategy));
-                let plugin = self.plugin(&name, path, Vec::new());
-                flow.insert("strategy".into(), Toml::String(plugin));
-            }
-            None => self.notes.push(format!(
-                "{at}: its strategy `{}` (type `{kind}`) grants access through Sym's built-in `{kind}` strategy, which Assent does not have yet; the flow is carried over without a strategy",
-                Self::name_of(strategy)
-            )),
+        if let Some(path) = strategy.node.str("implementation").and_then(file_path) {
+            let name = format!("{}-strategy", Self::name_of(strategy));
+            let plugin = self.plugin(&name, path, Vec::new());
+            flow.insert("strategy".into(), Toml::String(plugin));
+            return;
         }
+        if !BUILT_IN_STRATEGIES.contains(&kind) {
+            self.notes.push(format!(
+                "{at}: its strategy `{}` (type `{kind}`) grants access through Sym's built-in `{kind}` strategy, which Assent does not run yet; the flow is carried over without a strategy",
+                Self::name_of(strategy)
+            ));
+            return;
+        }
+        let Some(integration) = self.referenced(
+            strategy.node.attributes.get("integration_id"),
+            "sym_integration",
+        ) else {
+            self.notes.push(format!(
+                "{at}: its `{kind}` strategy `{}` names no `sym_integration` in `integration_id`; the flow is carried over without a strategy",
+                Self::name_of(strategy)
+            ));
+            return;
+        };
+        let integration = Self::name_of(integration);
+        self.notes.push(format!(
+            "{at}: its `{kind}` strategy acts through integration `{integration}`; create it before applying, with PUT /api/v1/environments/{{environment}}/integrations/{integration} (see the README's \"Connect integrations\")"
+        ));
+        let mut table = Table::new();
+        table.insert("type".into(), Toml::String(kind.to_owned()));
+        table.insert("integration".into(), Toml::String(integration));
+        flow.insert("strategy".into(), Toml::Table(table));
     }
 
     fn field(&mut self, at: &str, field: &Node, with: &mut Vec<String>) -> Toml {

@@ -10,6 +10,7 @@ mod handler;
 pub mod idempotency;
 mod integration;
 mod outcome;
+mod strategy;
 
 pub use event::{
     Channel, ChannelType, Environment, Event, FieldOption, FieldType, FieldValue, Flow, FormField,
@@ -25,3 +26,4 @@ pub use outcome::{
     Approvers, Destination, HookOutcome, Notification, Permission, PermissionLevel, PluginError,
     RequestPermission,
 };
+pub use strategy::{Strategy, StrategyType};

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use assent_runner::FlowDefinition;
 use assent_store::{FlowParams, NewUser};
-use assent_types::{Identity, PromptField, Role};
+use assent_types::{Identity, PromptField, Role, Strategy};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -104,9 +104,42 @@ pub struct FlowBody {
     pub params: Option<FlowParams>,
     /// The hash of the flow's uploaded plugin.
     pub plugin: String,
-    /// The hash of an uploaded strategy plugin, if the flow grants access through one.
+    /// How the flow grants access, if it does: the hash of an uploaded strategy plugin, or
+    /// a strategy such as `{"type": "okta", "integration": "okta"}` (types `custom` with a
+    /// `plugin`, `okta`, `http`).
     #[serde(default)]
-    pub strategy: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub strategy: Option<StrategyBody>,
+}
+
+/// A flow's `strategy` as it may be written: a strategy plugin's hash alone, or whole.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum StrategyBody {
+    Plugin(String),
+    Whole(Strategy),
+}
+
+// By hand rather than `untagged`, so a strategy object that does not fit says why ("an
+// `okta` strategy needs `integration`") instead of "did not match any variant".
+impl<'de> Deserialize<'de> for StrategyBody {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match serde_json::Value::deserialize(deserializer)? {
+            serde_json::Value::String(hash) => Ok(StrategyBody::Plugin(hash)),
+            whole => Strategy::deserialize(whole)
+                .map(StrategyBody::Whole)
+                .map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+impl From<StrategyBody> for Strategy {
+    fn from(body: StrategyBody) -> Strategy {
+        match body {
+            StrategyBody::Plugin(hash) => Strategy::plugin(hash),
+            StrategyBody::Whole(strategy) => strategy,
+        }
+    }
 }
 
 impl FlowBody {
@@ -119,7 +152,7 @@ impl FlowBody {
             fields: self.fields,
             params: self.params.unwrap_or_default(),
             plugin: self.plugin,
-            strategy: self.strategy,
+            strategy: self.strategy.map(Strategy::from),
         }
     }
 }

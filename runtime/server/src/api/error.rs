@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use crate::RuntimeError;
 use assent_engine::IntegrationError;
+use assent_runner::StepFailure;
 use assent_store::StoreError;
 
 #[derive(Debug, Clone)]
@@ -150,8 +151,13 @@ impl From<RuntimeError> for ApiError {
                 )),
                 ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_inputs", message)
             },
+            RuntimeError::DeescalationRetrying(StepFailure::Strategy { .. })
+            | RuntimeError::Retrying(StepFailure::Strategy { .. }) => {
+                ApiError::new(StatusCode::BAD_GATEWAY, "strategy_failed", message)
+            }
             RuntimeError::PluginUnavailable { .. }
             | RuntimeError::Plugin(_)
+            | RuntimeError::Retrying(_)
             | RuntimeError::DeescalationRetrying(_) => {
                 ApiError::new(StatusCode::BAD_GATEWAY, "plugin_failed", message)
             }

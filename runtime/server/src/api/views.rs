@@ -217,7 +217,10 @@ pub struct FlowView {
     #[schema(value_type = Object)]
     pub params: assent_store::FlowParams,
     pub plugin: String,
-    pub strategy: Option<String>,
+    /// How the flow grants access: `{"type": "okta", "integration": "okta"}`, or `{"type":
+    /// "custom", "plugin": "<hash>"}`; none for an approval-only flow.
+    #[schema(value_type = Option<Object>)]
+    pub strategy: Option<assent_types::Strategy>,
     pub created_at: String,
 }
 
@@ -232,7 +235,7 @@ impl From<&FlowRecord> for FlowView {
             fields: flow.fields.clone(),
             params: flow.params.clone(),
             plugin: flow.plugin_hash.clone(),
-            strategy: flow.strategy_hash.clone(),
+            strategy: flow.strategy.clone(),
             created_at: timestamp(flow.created_at),
         }
     }

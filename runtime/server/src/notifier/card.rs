@@ -156,7 +156,7 @@ mod tests {
             ],
             params: FlowParams::default(),
             plugin_hash: "h".into(),
-            strategy_hash: None,
+            strategy: None,
             created_at: 0,
         }
     }

@@ -1,0 +1,381 @@
+//! Built-in strategies through the HTTP API, against fake providers on 127.0.0.1, on SQLite
+//! and (with `DATABASE_URL`) PostgreSQL: the Okta strategy adds the requester to the target's
+//! group at escalation and removes them at expiry; a provider down for a while is waited out
+//! and access granted once; a provider's refusal errors the run in its own words; the webhook
+//! strategy POSTs a signed grant and revocation.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use assent_server::Server;
+use assent_tests::Api;
+use assent_tests::providers::FakeProviders;
+use assent_tests::{TestDatabase, test_databases};
+use hmac::{Hmac, Mac};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sha2::Sha256;
+use support::{Tenant, start, tenant};
+
+const OKTA_TOKEN: &str = "okta-strategy-token-51c0de";
+const SIGNING_SECRET: &str = "webhook-signing-secret-9e2b";
+
+async fn put_ok(admin: &Api, path: &str, body: Value) {
+    let (status, answer) = admin.put(path, body).await;
+    assert_eq!(status, StatusCode::OK, "{path}: {answer}");
+}
+
+/// An Okta integration pointed at the fakes, with ann and the `00g-admins` group.
+async fn okta(acme: &Tenant, fakes: &FakeProviders) {
+    fakes.set_okta_token(OKTA_TOKEN);
+    fakes.add_okta_user("00u-ann", "ann@acme.test");
+    fakes.add_okta_group("00g-admins", "Prod admins", &[]);
+    put_ok(
+        &acme.admin,
+        "/environments/main/secrets/okta-token",
+        json!({ "value": OKTA_TOKEN }),
+    )
+    .await;
+    put_ok(
+        &acme.admin,
+        "/environments/main/integrations/okta",
+        json!({ "type": "okta", "external_id": "acme.okta.com",
+                "settings": { "api_token_secret": "okta-token", "api_url": fakes.okta_url() } }),
+    )
+    .await;
+}
+
+/// A flow whose `strategy` is `strategy`, granting `targets`.
+fn flow(acme: &Tenant, strategy: Value, targets: Value) -> Value {
+    json!({
+        "fields": [
+            { "name": "reason", "type": "string", "required": true },
+            { "name": "duration", "type": "duration" },
+        ],
+        "params": { "targets": targets },
+        "plugin": acme.echo,
+        "strategy": strategy,
+    })
+}
+
+/// A server on `database` and its tenant `acme` with the Okta integration, beside the fakes.
+async fn okta_tenant(database: &TestDatabase) -> (FakeProviders, Server, Tenant) {
+    let fakes = FakeProviders::start().await;
+    let server = start(database).await;
+    let acme = tenant(&server, "acme").await;
+    okta(&acme, &fakes).await;
+    (fakes, server, acme)
+}
+
+/// Flow `name` granting Okta group `group_id`.
+async fn okta_flow(acme: &Tenant, name: &str, group_id: &str) {
+    let (status, stored) = acme
+        .admin
+        .put(
+            &format!("/flows/{name}"),
+            flow(acme, okta_strategy(), admins_group(group_id)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{stored}");
+    assert_eq!(stored["strategy"], okta_strategy());
+}
+
+fn okta_strategy() -> Value {
+    json!({ "type": "okta", "integration": "okta" })
+}
+
+fn admins_group(group_id: &str) -> Value {
+    json!([{ "name": "prod-admins", "label": "Prod admins", "settings": { "group_id": group_id } }])
+}
+
+async fn request_and_approve(acme: &Tenant, flow: &str, duration: &str) -> (String, Value) {
+    let requested = acme
+        .request(flow, json!({ "reason": "deploy", "duration": duration }))
+        .await;
+    let id = requested["run"]["id"].as_str().unwrap().to_owned();
+    let (status, approved) = acme
+        .admin
+        .post(&format!("/runs/{id}/approve"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{approved:#}");
+    (id, approved["run"].clone())
+}
+
+#[tokio::test]
+async fn the_okta_strategy_adds_the_requester_at_escalation_and_removes_them_at_expiry() {
+    for database in test_databases().await {
+        let kind = database.kind;
+        let (fakes, _server, acme) = okta_tenant(&database).await;
+        okta_flow(&acme, "okta-admins", "00g-admins").await;
+
+        let (id, run) = request_and_approve(&acme, "okta-admins", "2s").await;
+        assert_eq!(run["status"], "escalated", "{kind}: {run:#}");
+        assert_eq!(fakes.okta_members("00g-admins"), ["00u-ann"], "{kind}");
+        assert_eq!(
+            run["outputs"]["escalate"],
+            json!({ "okta": { "user_id": "00u-ann", "group_id": "00g-admins", "member": true } })
+        );
+
+        // At expiry the worker takes the membership away again.
+        let run = acme.admin.wait_for(&id, "deescalated").await;
+        assert!(fakes.okta_members("00g-admins").is_empty(), "{kind}");
+        assert_eq!(run["outputs"]["deescalate"]["okta"]["member"], false);
+
+        // Each request is on the run's audit log, with its path and status and no token.
+        let calls = acme.admin.audit_entries(&id, "integration.call").await;
+        let paths: Vec<(&str, &str)> = calls
+            .iter()
+            .map(|call| {
+                (
+                    call["data"]["method"].as_str().unwrap(),
+                    call["data"]["path"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                ("GET", "/okta/api/v1/users/ann%40acme.test"),
+                ("PUT", "/okta/api/v1/groups/00g-admins/users/00u-ann"),
+                ("GET", "/okta/api/v1/users/ann%40acme.test"),
+                ("DELETE", "/okta/api/v1/groups/00g-admins/users/00u-ann"),
+            ],
+            "{kind}"
+        );
+        assert!(
+            fakes
+                .calls()
+                .iter()
+                .all(|call| call.header("authorization") == Some(&format!("SSWS {OKTA_TOKEN}")))
+        );
+        let everything = format!("{:?}", acme.admin.get("/audit?limit=1000").await.1);
+        assert!(
+            !everything.contains(OKTA_TOKEN),
+            "the token reached the audit log"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_provider_down_for_a_while_is_waited_out_and_access_is_granted_once() {
+    let database = assent_tests::sqlite_database();
+    let (fakes, _server, acme) = okta_tenant(&database).await;
+    okta_flow(&acme, "okta-admins", "00g-admins").await;
+
+    // Okta answers 503 to the next five requests: more than one step's quick retries (three
+    // tries), so the step itself waits and is fired again by the worker.
+    fakes.fail_next(503, 5);
+    let (id, run) = request_and_approve(&acme, "okta-admins", "1h").await;
+    assert_eq!(
+        run["status"], "approved",
+        "access waits while Okta is down: {run:#}"
+    );
+    let run = acme.admin.wait_for(&id, "escalated").await;
+    assert_eq!(run["outputs"]["escalate"]["okta"]["member"], true);
+    assert_eq!(fakes.okta_members("00g-admins"), ["00u-ann"]);
+
+    // One escalation, after retries that each say why.
+    let kinds = acme.admin.audit_kinds(&id).await;
+    assert_eq!(kinds.iter().filter(|kind| *kind == "escalate").count(), 1);
+    let retries = acme.admin.audit_entries(&id, "plugin_error").await;
+    assert!(!retries.is_empty());
+    for retry in &retries {
+        assert_eq!(retry["data"]["retrying"], true, "{retry:#}");
+        assert_eq!(retry["data"]["strategy"], "okta");
+        let error = retry["data"]["error"].as_str().unwrap();
+        assert!(
+            error.starts_with("the `okta` strategy could not grant access: Okta answered 503"),
+            "{error}"
+        );
+    }
+    let granted = fakes.requests("PUT");
+    assert_eq!(
+        granted, 1,
+        "the membership is asked for once, when Okta is back"
+    );
+}
+
+#[tokio::test]
+async fn a_provider_refusal_errors_the_run_in_the_providers_words() {
+    for database in test_databases().await {
+        let kind = database.kind;
+        let (fakes, _server, acme) = okta_tenant(&database).await;
+        // The group id is a typo: Okta answers 404, which no retry mends.
+        okta_flow(&acme, "okta-typo", "00g-admnis").await;
+        let (id, run) = request_and_approve(&acme, "okta-typo", "1h").await;
+        assert_eq!(run["status"], "errored", "{kind}: {run:#}");
+        let message = run["error"]["message"].as_str().unwrap();
+        assert!(
+            message.starts_with(
+                "the `okta` strategy could not grant access: Okta answered 404 to PUT /okta/api/v1/groups/00g-admnis/users/00u-ann: Not found: Resource not found: 00g-admnis (UserGroup) (E0000007)"
+            ),
+            "{kind}: {message}"
+        );
+        assert!(
+            message.ends_with("whatever it granted was taken back"),
+            "{message}"
+        );
+        assert_eq!(run["error"]["handler"], "escalate");
+        // Tried once: a refusal is not a passing failure.
+        let puts = fakes.requests("PUT");
+        assert_eq!(puts, 1, "{kind}");
+        assert_eq!(acme.admin.audit_entries(&id, "rolled_back").await.len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn flows_naming_a_strategy_that_cannot_run_are_refused_with_what_to_do() {
+    let database = assent_tests::sqlite_database();
+    let (_fakes, _server, acme) = okta_tenant(&database).await;
+    let refused = |strategy: Value, targets: Value| {
+        let body = flow(&acme, strategy, targets);
+        let admin = acme.admin.clone();
+        async move {
+            let (status, error) = admin.put("/flows/bad", body).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+            error["error"]["message"].as_str().unwrap().to_owned()
+        }
+    };
+    let message = refused(
+        json!({ "type": "okta", "integration": "okta-eu" }),
+        admins_group("00g-admins"),
+    )
+    .await;
+    assert!(
+        message.contains("integration `okta-eu`, which environment `main` does not have"),
+        "{message}"
+    );
+    // A strategy that does not fit its own shape is a malformed body.
+    let (status, error) = acme
+        .admin
+        .put(
+            "/flows/bad",
+            flow(&acme, json!({ "type": "okta" }), admins_group("00g-admins")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
+    let message = error["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("`strategy`: strategy type `okta` needs `integration`"),
+        "{message}"
+    );
+    let message = refused(okta_strategy(), json!([{ "name": "prod-admins" }])).await;
+    assert!(
+        message.contains("target `prod-admins` needs the setting `group_id`"),
+        "{message}"
+    );
+    let message = refused(
+        json!({ "type": "aws_lambda", "integration": "okta" }),
+        json!([]),
+    )
+    .await;
+    assert!(
+        message.contains("does not run the `aws_lambda` strategy yet"),
+        "{message}"
+    );
+    let message = refused(json!({ "type": "http", "integration": "okta" }), json!([])).await;
+    assert!(
+        message.contains("integration `okta` is of type `okta`, but the `http` strategy acts through integrations of type `http`"),
+        "{message}"
+    );
+}
+
+/// `v1=` and the hex HMAC-SHA256 of `{timestamp}.{body}`, as a receiver checks it.
+fn expected_signature(timestamp: &str, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(SIGNING_SECRET.as_bytes()).unwrap();
+    mac.update(timestamp.as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    format!("v1={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+#[tokio::test]
+async fn the_webhook_strategy_posts_a_signed_grant_and_revocation() {
+    for database in test_databases().await {
+        let kind = database.kind;
+        let fakes = FakeProviders::start().await;
+        fakes.set_web_answer(200, json!({ "body": { "grant": "g-7" }, "errors": [] }));
+        let server = start(&database).await;
+        let acme = tenant(&server, "acme").await;
+        put_ok(
+            &acme.admin,
+            "/environments/main/secrets/webhook-signing",
+            json!({ "value": SIGNING_SECRET }),
+        )
+        .await;
+        put_ok(
+            &acme.admin,
+            "/environments/main/integrations/grants",
+            json!({ "type": "http",
+                    "settings": { "allowed_hosts": fakes.addr.to_string(),
+                                  "signing_secret": "webhook-signing" } }),
+        )
+        .await;
+        let url = format!("{}/grants", fakes.web_url());
+        let targets = json!([{ "name": "prod-db", "label": "Prod DB",
+                               "settings": { "url": url, "role": "reader" } }]);
+        let (status, stored) = acme
+            .admin
+            .put(
+                "/flows/webhook",
+                flow(
+                    &acme,
+                    json!({ "type": "http", "integration": "grants" }),
+                    targets,
+                ),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{stored}");
+
+        let (id, run) = request_and_approve(&acme, "webhook", "1h").await;
+        assert_eq!(run["status"], "escalated", "{kind}: {run:#}");
+        assert_eq!(run["outputs"]["escalate"], json!({ "grant": "g-7" }));
+        let (_, revoked) = acme
+            .member
+            .post(&format!("/runs/{id}/revoke"), json!({}))
+            .await;
+        assert_eq!(revoked["run"]["status"], "deescalated", "{revoked:#}");
+
+        let posts: Vec<_> = fakes
+            .calls()
+            .into_iter()
+            .filter(|call| call.method == "POST")
+            .collect();
+        assert_eq!(posts.len(), 2, "{kind}");
+        for (post, event) in posts.iter().zip(["escalate", "deescalate"]) {
+            assert_eq!(post.path, "/web/grants");
+            assert_eq!(post.header("x-assent-event"), Some(event));
+            assert_eq!(
+                post.header("x-assent-delivery"),
+                Some(format!("{id}.{event}").as_str())
+            );
+            let timestamp = post.header("x-assent-timestamp").unwrap();
+            assert_eq!(
+                post.header("x-assent-signature"),
+                Some(expected_signature(timestamp, &post.body).as_str()),
+                "the signature is the HMAC of what was sent"
+            );
+            let body: Value = serde_json::from_slice(&post.body).unwrap();
+            assert_eq!(body["type"], event);
+            assert_eq!(body["run"]["id"], id.as_str());
+            assert_eq!(body["user"]["email"], "ann@acme.test");
+            assert_eq!(body["target"]["settings"]["role"], "reader");
+            assert_eq!(body["flow"]["name"], "webhook");
+        }
+        assert!(
+            !format!("{:?}", acme.admin.get("/audit?limit=1000").await.1).contains(SIGNING_SECRET)
+        );
+
+        // A receiver that answers errors stops the next run with its words.
+        fakes.set_web_answer(200, json!({ "errors": ["role `reader` is retired"] }));
+        let (_, run) = request_and_approve(&acme, "webhook", "1h").await;
+        assert_eq!(run["status"], "errored", "{kind}: {run:#}");
+        let message = run["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains(&format!(
+                "the webhook at `{url}` answered with errors: role `reader` is retired"
+            )),
+            "{message}"
+        );
+    }
+}
