@@ -19,6 +19,7 @@ use support::{Tenant, start, tenant};
 
 const OKTA_TOKEN: &str = "okta-strategy-token-51c0de";
 const SIGNING_SECRET: &str = "webhook-signing-secret-9e2b";
+const GITHUB_TOKEN: &str = "ghp_strategyToken0c4e";
 
 async fn put_ok(admin: &Api, path: &str, body: Value) {
     let (status, answer) = admin.put(path, body).await;
@@ -377,5 +378,84 @@ async fn the_webhook_strategy_posts_a_signed_grant_and_revocation() {
             )),
             "{message}"
         );
+    }
+}
+
+#[tokio::test]
+async fn the_github_strategy_makes_the_requester_a_collaborator_while_access_lasts() {
+    for database in test_databases().await {
+        let kind = database.kind;
+        let fakes = FakeProviders::start().await;
+        fakes.set_github_token(GITHUB_TOKEN);
+        fakes.add_github_repo("acme/api", &["ann-gh"]);
+        let server = start(&database).await;
+        let acme = tenant(&server, "acme").await;
+        put_ok(
+            &acme.admin,
+            "/environments/main/secrets/github-token",
+            json!({ "value": GITHUB_TOKEN }),
+        )
+        .await;
+        put_ok(
+            &acme.admin,
+            "/environments/main/integrations/github",
+            json!({ "type": "github", "external_id": "acme",
+                    "settings": { "api_token_secret": "github-token", "api_url": fakes.github_url() } }),
+        )
+        .await;
+        let targets = json!([{ "name": "api", "label": "API repo",
+                               "settings": { "repo_name": "api", "permission": "maintain" } }]);
+        let (status, stored) = acme
+            .admin
+            .put(
+                "/flows/github",
+                flow(
+                    &acme,
+                    json!({ "type": "github", "integration": "github" }),
+                    targets,
+                ),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{stored}");
+
+        // Without a GitHub identity there is nobody to grant access to: the run says so.
+        let (_, run) = request_and_approve(&acme, "github", "1h").await;
+        assert_eq!(run["status"], "errored", "{kind}: {run:#}");
+        let message = run["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("`ann@acme.test` has no `github` identity"),
+            "{message}"
+        );
+
+        put_ok(
+            &acme.admin,
+            "/users/ann@acme.test",
+            json!({ "identities": [{ "service": "github", "external_id": "ann-gh" }] }),
+        )
+        .await;
+        let (id, run) = request_and_approve(&acme, "github", "1h").await;
+        assert_eq!(run["status"], "escalated", "{kind}: {run:#}");
+        assert_eq!(
+            fakes.github_collaborators("acme/api"),
+            [("ann-gh".to_owned(), "maintain".to_owned())]
+        );
+        assert_eq!(
+            run["outputs"]["escalate"]["github"]["permission"],
+            "maintain"
+        );
+        let (_, revoked) = acme
+            .member
+            .post(&format!("/runs/{id}/revoke"), json!({}))
+            .await;
+        assert_eq!(revoked["run"]["status"], "deescalated", "{revoked:#}");
+        assert!(fakes.github_collaborators("acme/api").is_empty());
+        let put = fakes
+            .calls()
+            .into_iter()
+            .find(|call| call.method == "PUT")
+            .unwrap();
+        assert_eq!(put.path, "/github/repos/acme/api/collaborators/ann-gh");
+        assert_eq!(put.header("x-github-api-version"), Some("2022-11-28"));
+        assert_eq!(put.header("accept"), Some("application/vnd.github+json"));
     }
 }

@@ -1,4 +1,4 @@
-//! Fake Okta, PagerDuty and a generic HTTPS API on 127.0.0.1, speaking the paths, JSON shapes,
+//! Fake Okta, PagerDuty, GitHub and a generic HTTPS API on 127.0.0.1, speaking the paths, JSON shapes,
 //! auth headers and error bodies of the providers' public API references, for the server's
 //! integrations to call. Every request is recorded (method, path, query, headers, body); the
 //! state (groups, members, who is on call) is set by the test and changes as the server calls
@@ -51,6 +51,11 @@ struct Providers {
     pagerduty_users: BTreeMap<String, String>,
     /// Schedules by id: (name, member ids, on call now).
     schedules: BTreeMap<String, (String, Vec<String>, Vec<String>)>,
+    github_token: String,
+    /// GitHub logins that exist.
+    github_users: BTreeSet<String>,
+    /// Repositories (`owner/repo`): each collaborator's permission.
+    github_repos: BTreeMap<String, BTreeMap<String, String>>,
     /// What the generic API answers: status and JSON body.
     web_answer: (u16, Value),
     /// Answers the next requests with this status (and the provider's error body).
@@ -91,6 +96,12 @@ impl FakeProviders {
                 get(pagerduty_schedule_users),
             )
             .route("/pagerduty/escalation_policies", get(pagerduty_policies))
+            .route(
+                "/github/repos/{owner}/{repo}/collaborators/{user}",
+                get(github_collaborator)
+                    .put(github_collaborator)
+                    .delete(github_collaborator),
+            )
             .route("/web/{*rest}", any(web))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -109,6 +120,36 @@ impl FakeProviders {
 
     pub fn pagerduty_url(&self) -> String {
         format!("http://{}/pagerduty", self.addr)
+    }
+
+    /// The `api_url` of a `github` integration pointed at the fake.
+    pub fn github_url(&self) -> String {
+        format!("http://{}/github", self.addr)
+    }
+
+    /// The token GitHub accepts (`Authorization: Bearer <token>`).
+    pub fn set_github_token(&self, token: &str) {
+        self.state.lock().unwrap().github_token = token.into();
+    }
+
+    /// A GitHub login, and a repository (`owner/repo`) with no collaborators.
+    pub fn add_github_repo(&self, repo: &str, logins: &[&str]) {
+        let mut fake = self.state.lock().unwrap();
+        fake.github_users
+            .extend(logins.iter().map(|login| (*login).to_owned()));
+        fake.github_repos.insert(repo.into(), BTreeMap::new());
+    }
+
+    /// The collaborators of `repo` (`owner/repo`) with their permissions, as the fake keeps
+    /// them now.
+    pub fn github_collaborators(&self, repo: &str) -> Vec<(String, String)> {
+        self.state
+            .lock()
+            .unwrap()
+            .github_repos
+            .get(repo)
+            .map(|people| people.clone().into_iter().collect())
+            .unwrap_or_default()
     }
 
     /// The base of the generic API, for an `http` integration.
@@ -561,6 +602,63 @@ pagerduty_handler!(pagerduty_schedule_users, (id: String), |fake, _query| {
 pagerduty_handler!(pagerduty_policies, (), |_fake, _query| {
     axum::Json(json!({ "escalation_policies": [], "more": false })).into_response()
 });
+
+/// GitHub's error body: `{"message", "documentation_url"}`.
+fn github_error(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({
+            "message": message,
+            "documentation_url": "https://docs.github.com/rest/collaborators/collaborators",
+        })),
+    )
+        .into_response()
+}
+
+/// `GET`, `PUT` and `DELETE /repos/{owner}/{repo}/collaborators/{user}`, as GitHub's REST API
+/// (2022-11-28) answers them to an organisation member's token: 204 when done, 404 for a
+/// repository or person it does not know, 422 for a permission it does not have.
+async fn github_collaborator(
+    State(state): State<Shared>,
+    method: Method,
+    uri: axum::http::Uri,
+    Path((owner, repo, user)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_owned();
+    if let Some(answer) = arrive(&state, "github", &method, path, None, &headers, &body).await {
+        return answer;
+    }
+    let mut fake = state.lock().unwrap();
+    let expected = format!("Bearer {}", fake.github_token);
+    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(expected.as_str()) {
+        return github_error(StatusCode::UNAUTHORIZED, "Bad credentials");
+    }
+    let known_user = fake.github_users.contains(&user);
+    let Some(collaborators) = fake.github_repos.get_mut(&format!("{owner}/{repo}")) else {
+        return github_error(StatusCode::NOT_FOUND, "Not Found");
+    };
+    match method {
+        Method::GET if collaborators.contains_key(&user) => StatusCode::NO_CONTENT.into_response(),
+        Method::GET => github_error(StatusCode::NOT_FOUND, "Not Found"),
+        Method::PUT if !known_user => github_error(StatusCode::NOT_FOUND, "Not Found"),
+        Method::PUT => {
+            let asked: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let permission = asked["permission"].as_str().unwrap_or("push").to_owned();
+            if !["pull", "triage", "push", "maintain", "admin"].contains(&permission.as_str()) {
+                return github_error(StatusCode::UNPROCESSABLE_ENTITY, "Validation Failed");
+            }
+            collaborators.insert(user, permission);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Method::DELETE => {
+            collaborators.remove(&user);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        _ => github_error(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed"),
+    }
+}
 
 async fn web(
     State(state): State<Shared>,

@@ -6,6 +6,7 @@
 //! - `provider`: what every provider call shares — the base URL, the auth header, recording
 //!   the call, the provider's error in its own words;
 //! - `okta`, `pagerduty`: each provider's operations, by the names Sym's SDK gives them;
+//!   `github`: repository collaborators, for the GitHub strategy;
 //! - `fetch`: a plain request through an `http` integration (the SDK's `requests`).
 //!
 //! Invariant: a secret's value goes into a request header and nowhere else — not into a
@@ -14,6 +15,7 @@
 mod connection;
 mod failure;
 mod fetch;
+mod github;
 mod okta;
 mod pagerduty;
 mod provider;
@@ -39,6 +41,7 @@ pub async fn call(
     let mut provider = provider::Provider::new(outbound, connection, records);
     match connection.spec.integration_type {
         IntegrationType::Okta => okta::call(&mut provider, operation, args).await,
+        IntegrationType::Github => github::call(&mut provider, operation, args).await,
         IntegrationType::Pagerduty => pagerduty::call(&mut provider, operation, args).await,
         other => Err(Failure::NotProvided {
             integration: connection.name.clone(),

@@ -3,6 +3,7 @@
 //! flow's environment, with no plugin to write.
 //!
 //! - `okta`: the requester joins the target's Okta group, and leaves it again;
+//! - `github`: the requester becomes a collaborator of the target's repository, and stops;
 //! - `webhook`: the run is POSTed, HMAC-signed, to the target's URL on an `http` integration;
 //! - `retry`: a passing failure (a timeout, 5xx, 429) is tried again a few times at once.
 //!
@@ -11,6 +12,7 @@
 //! once. A failure says whether it may pass ([`StrategyError::is_transient`]), so the runner
 //! knows whether to try again later or to stop the run with the provider's own words.
 
+mod github;
 mod okta;
 mod retry;
 mod webhook;
@@ -60,6 +62,10 @@ pub enum StrategyError {
         setting: &'static str,
         strategy_type: StrategyType,
     },
+    #[error(
+        "`{user}` has no `{service}` identity, so there is nobody to grant access to; add it with PUT /api/v1/users/{user} (`identities`: [{{\"service\": \"{service}\", \"external_id\": …}}])"
+    )]
+    NoIdentity { user: String, service: &'static str },
     #[error("the webhook at `{url}` answered with errors: {errors}")]
     Refused { url: String, errors: String },
     #[error(
@@ -90,7 +96,10 @@ impl From<Failure> for StrategyError {
 
 /// Whether the host runs strategies of `strategy_type`.
 pub fn provides(strategy_type: StrategyType) -> bool {
-    matches!(strategy_type, StrategyType::Okta | StrategyType::Http)
+    matches!(
+        strategy_type,
+        StrategyType::Okta | StrategyType::Github | StrategyType::Http
+    )
 }
 
 /// Grants or takes back access with a `strategy_type` strategy through `connection`.
@@ -109,6 +118,7 @@ pub async fn run(
         tried += 1;
         let outcome = match strategy_type {
             StrategyType::Okta => okta::run(outbound, connection, change, grant, records).await,
+            StrategyType::Github => github::run(outbound, connection, change, grant, records).await,
             StrategyType::Http => webhook::run(outbound, connection, change, grant, records).await,
             other => Err(StrategyError::NotProvided(other)),
         };

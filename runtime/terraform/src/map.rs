@@ -33,7 +33,7 @@ const NOT_CARRIED: &[(&str, &str)] = &[
 
 /// Sym's `sym_strategy` types that Assent runs itself (`assent_strategies::provides`; a
 /// test keeps the two in step).
-pub const BUILT_IN_STRATEGIES: &[&str] = &["okta"];
+pub const BUILT_IN_STRATEGIES: &[&str] = &["okta", "github"];
 
 /// Flow params that carry over as they are.
 const PARAMS: &[&str] = &[
