@@ -6,7 +6,7 @@ use assent_outbound::Method;
 use serde_json::{Value, json};
 
 use crate::failure::Failure;
-use crate::provider::{Provider, encode, string_arg};
+use crate::provider::{Provider, encode, string_arg, with_details};
 
 const OPERATIONS: &[&str] = &["is_collaborator", "add_collaborator", "remove_collaborator"];
 
@@ -17,7 +17,7 @@ const PERMISSIONS: &[&str] = &["pull", "triage", "push", "maintain", "admin"];
 /// `errors` on a validation failure.
 fn explain(body: &Value) -> Option<String> {
     let message = body.get("message")?.as_str()?.to_owned();
-    let details: Vec<String> = body
+    let details = body
         .get("errors")
         .and_then(Value::as_array)
         .into_iter()
@@ -30,11 +30,7 @@ fn explain(body: &Value) -> Option<String> {
                 .or_else(|| error.as_str().map(str::to_owned))
         })
         .collect();
-    Some(if details.is_empty() {
-        message
-    } else {
-        format!("{message}: {}", details.join("; "))
-    })
+    Some(with_details(message, details))
 }
 
 pub(crate) async fn call(
@@ -49,10 +45,6 @@ pub(crate) async fn call(
     provider.header("authorization", format!("Bearer {}", token.expose()));
     provider.header("accept", "application/vnd.github+json".to_owned());
     provider.header("x-github-api-version", "2022-11-28".to_owned());
-    let needs = |provider: &Provider<'_>, name: &str| {
-        string_arg(args, name)
-            .ok_or_else(|| provider.bad_arguments(operation, format!("give `{name}`, a string")))
-    };
     if !OPERATIONS.contains(&operation) {
         return Err(Failure::UnknownOperation {
             integration: connection.name.clone(),
@@ -61,8 +53,8 @@ pub(crate) async fn call(
         });
     }
     let owner = connection.spec.external_id.trim();
-    let repo = needs(provider, "repo")?;
-    let user = needs(provider, "user")?;
+    let repo = provider.required(operation, args, "repo")?;
+    let user = provider.required(operation, args, "user")?;
     let path = format!(
         "/repos/{}/{}/collaborators/{}",
         encode(owner),

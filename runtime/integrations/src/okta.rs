@@ -40,14 +40,10 @@ pub(crate) async fn call(
     provider.at("Okta", base, explain);
     let token = connection.secret("api_token_secret")?;
     provider.header("authorization", format!("SSWS {}", token.expose()));
-    let needs = |provider: &Provider<'_>, name: &str| {
-        string_arg(args, name)
-            .ok_or_else(|| provider.bad_arguments(operation, format!("give `{name}`, a string")))
-    };
     match operation {
         "is_user_in_group" => {
-            let user = needs(provider, "user")?;
-            let group = needs(provider, "group_id")?;
+            let user = provider.required(operation, args, "user")?;
+            let group = provider.required(operation, args, "group_id")?;
             // The group must exist: a misspelt id is an error, not "not a member".
             provider
                 .get(&format!("/api/v1/groups/{}", encode(group)))
@@ -66,7 +62,7 @@ pub(crate) async fn call(
             Ok(json!(member))
         }
         "users_in_group" => {
-            let group = needs(provider, "group_id")?;
+            let group = provider.required(operation, args, "group_id")?;
             let mut page = provider
                 .get(&format!("/api/v1/groups/{}/users?limit=200", encode(group)))
                 .await?;
@@ -93,7 +89,7 @@ pub(crate) async fn call(
             Ok(json!(emails))
         }
         "get_user_info" => {
-            let user = needs(provider, "user")?;
+            let user = provider.required(operation, args, "user")?;
             let (info, _) = provider
                 .get(&format!("/api/v1/users/{}", encode(user)))
                 .await?;
@@ -108,8 +104,8 @@ pub(crate) async fn call(
             Ok(groups)
         }
         "add_user_to_group" | "remove_user_from_group" => {
-            let user = needs(provider, "user")?;
-            let group = needs(provider, "group_id")?;
+            let user = provider.required(operation, args, "user")?;
+            let group = provider.required(operation, args, "group_id")?;
             let (found, _) = provider
                 .get(&format!("/api/v1/users/{}", encode(user)))
                 .await?;

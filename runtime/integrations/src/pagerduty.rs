@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use crate::failure::Failure;
-use crate::provider::{Provider, encode, string_arg};
+use crate::provider::{Provider, encode, string_arg, with_details};
 
 const OPERATIONS: &[&str] = &[
     "is_on_call",
@@ -19,18 +19,15 @@ const OPERATIONS: &[&str] = &[
 fn explain(body: &Value) -> Option<String> {
     let error = body.get("error")?;
     let message = error.get("message")?.as_str()?.to_owned();
-    let details: Vec<&str> = error
+    let details = error
         .get("errors")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
         .filter_map(Value::as_str)
+        .map(str::to_owned)
         .collect();
-    Some(if details.is_empty() {
-        message
-    } else {
-        format!("{message}: {}", details.join("; "))
-    })
+    Some(with_details(message, details))
 }
 
 pub(crate) async fn call(
@@ -52,7 +49,7 @@ pub(crate) async fn call(
     );
     match operation {
         "is_on_call" => {
-            let user = required(provider, operation, args, "user")?;
+            let user = provider.required(operation, args, "user")?;
             let Some(user_id) = user_id(provider, user).await? else {
                 return Ok(json!(false));
             };
@@ -88,7 +85,7 @@ pub(crate) async fn call(
             let schedule = match string_arg(args, "schedule_id") {
                 Some(id) => id.to_owned(),
                 None => {
-                    let name = required(provider, operation, args, "schedule_name")?;
+                    let name = provider.required(operation, args, "schedule_name")?;
                     find(provider, "schedules", name).await?
                 }
             };
@@ -134,16 +131,6 @@ pub(crate) async fn call(
             known: OPERATIONS.to_vec(),
         }),
     }
-}
-
-fn required<'v>(
-    provider: &Provider<'_>,
-    operation: &str,
-    args: &'v Value,
-    name: &str,
-) -> Result<&'v str, Failure> {
-    string_arg(args, name)
-        .ok_or_else(|| provider.bad_arguments(operation, format!("give `{name}`, a string")))
 }
 
 /// The PagerDuty id of the user with `email`, if PagerDuty has one.

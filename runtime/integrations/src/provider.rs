@@ -82,6 +82,17 @@ impl<'a> Provider<'a> {
         }
     }
 
+    /// The string argument `name` of `operation`, which it cannot do without.
+    pub(crate) fn required<'v>(
+        &self,
+        operation: &str,
+        args: &'v Value,
+        name: &str,
+    ) -> Result<&'v str, Failure> {
+        string_arg(args, name)
+            .ok_or_else(|| self.bad_arguments(operation, format!("give `{name}`, a string")))
+    }
+
     /// `GET base + path`; the answer's JSON and its `Link` header.
     pub(crate) async fn get(&mut self, path: &str) -> Result<(Value, Option<String>), Failure> {
         let url = format!("{}{path}", self.base);
@@ -176,6 +187,16 @@ fn path_of(url: &str) -> String {
     let after_scheme = url.split("://").nth(1).unwrap_or(url);
     let path = after_scheme.find('/').map_or("/", |at| &after_scheme[at..]);
     path.split('?').next().unwrap_or("/").to_owned()
+}
+
+/// A provider's error message with the details it lists after it (`"Validation Failed:
+/// …; …"`), as PagerDuty and GitHub give them.
+pub(crate) fn with_details(message: String, details: Vec<String>) -> String {
+    if details.is_empty() {
+        message
+    } else {
+        format!("{message}: {}", details.join("; "))
+    }
 }
 
 /// The `rel="next"` URL of a `Link` header (RFC 8288), as Okta and GitHub page.

@@ -36,6 +36,12 @@ pub enum StepFailure {
     },
 }
 
+impl From<CallError> for StepFailure {
+    fn from(error: CallError) -> StepFailure {
+        StepFailure::Plugin(error)
+    }
+}
+
 fn describe(change: Change) -> &'static str {
     match change {
         Change::Grant => "grant access",

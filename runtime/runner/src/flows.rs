@@ -130,10 +130,7 @@ impl Runner {
             return Err(FlowError::StrategyNotProvided(strategy_type).into());
         }
         let environment = definition.environment.as_deref().unwrap_or("main");
-        let integrations = match self.store.environment_id(org_id, environment).await? {
-            Some(environment_id) => self.store.integrations(org_id, &environment_id).await?,
-            None => Vec::new(),
-        };
+        let integrations = self.environment_integrations(org_id, environment).await?;
         validate(
             definition,
             |hash| {

@@ -110,16 +110,29 @@ impl Runner {
         Ok(())
     }
 
+    /// The integrations of `environment`; none when it does not exist yet.
+    pub(crate) async fn environment_integrations(
+        &self,
+        org_id: &str,
+        environment: &str,
+    ) -> Result<Vec<IntegrationRecord>, RuntimeError> {
+        Ok(
+            match self.store.environment_id(org_id, environment).await? {
+                Some(environment_id) => self.store.integrations(org_id, &environment_id).await?,
+                None => Vec::new(),
+            },
+        )
+    }
+
     /// The flow's environment as its plugins see it: its name and integrations.
     pub(crate) async fn environment_of(
         &self,
         org_id: &str,
         flow: &FlowRecord,
     ) -> Result<Environment, RuntimeError> {
-        let integrations = match self.store.environment_id(org_id, &flow.environment).await? {
-            Some(environment_id) => self.store.integrations(org_id, &environment_id).await?,
-            None => Vec::new(),
-        };
+        let integrations = self
+            .environment_integrations(org_id, &flow.environment)
+            .await?;
         Ok(Environment {
             name: flow.environment.clone(),
             integrations: integrations.into_iter().map(as_seen_by_plugins).collect(),

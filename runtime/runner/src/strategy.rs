@@ -4,7 +4,7 @@
 //! whether it may pass, so the step pipeline knows to try again later or to stop the run.
 
 use assent_engine::StrategyCall;
-use assent_plugin_host::{CallError, IntegrationErrorKind, Plugin};
+use assent_plugin_host::{IntegrationErrorKind, Plugin};
 use assent_store::RunRecord;
 use assent_strategies::{Change, Grant};
 use assent_types::{Step, StrategyType, User};
@@ -130,12 +130,5 @@ impl Runner {
                 integration: integration.clone(),
             }),
         })
-    }
-}
-
-/// What a plugin's strategy failure is, as a step's.
-impl From<CallError> for StepFailure {
-    fn from(error: CallError) -> StepFailure {
-        StepFailure::Plugin(error)
     }
 }

@@ -43,10 +43,7 @@ pub(crate) async fn run(
 /// without one there is nobody to grant access to.
 fn github_login<'a>(grant: Grant<'a>) -> Result<&'a str, StrategyError> {
     let user = &grant.event.user;
-    user.identities
-        .iter()
-        .find(|identity| identity.service == "github" && !identity.external_id.is_empty())
-        .map(|identity| identity.external_id.as_str())
+    user.identity("github")
         .ok_or_else(|| StrategyError::NoIdentity {
             user: user.email.clone(),
             service: "github",

@@ -122,7 +122,7 @@ fn payload(change: Change, grant: Grant<'_>) -> Value {
 
 /// `v1=` and the hex HMAC-SHA256, under `secret`, of `{timestamp}.{body}`: the timestamp is
 /// signed too, so a receiver refusing old timestamps refuses replays.
-pub fn signature(secret: &[u8], timestamp: u64, body: &str) -> String {
+pub(crate) fn signature(secret: &[u8], timestamp: u64, body: &str) -> String {
     // HMAC takes a key of any length; `new_from_slice` fails for none.
     let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret) else {
         return String::new();

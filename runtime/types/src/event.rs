@@ -50,6 +50,16 @@ pub struct User {
     pub identities: Vec<Identity>,
 }
 
+impl User {
+    /// Who the user is in `service` (`slack`, `okta`, `github`): their identity's id there.
+    pub fn identity(&self, service: &str) -> Option<&str> {
+        self.identities
+            .iter()
+            .find(|identity| identity.service == service && !identity.external_id.is_empty())
+            .map(|identity| identity.external_id.as_str())
+    }
+}
+
 /// Something a strategy grants access to.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]

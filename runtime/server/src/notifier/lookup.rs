@@ -58,8 +58,5 @@ pub(super) async fn slack_id_by_email(slack: &Slack, token: &str, email: &str) -
 
 /// The user's Slack id, if they have one.
 pub(crate) fn slack_id(user: &User) -> Option<&str> {
-    user.identities
-        .iter()
-        .find(|identity| identity.service == "slack")
-        .map(|identity| identity.external_id.as_str())
+    user.identity("slack")
 }
