@@ -78,6 +78,21 @@ pub enum Failure {
         path: String,
         message: String,
     },
+    #[error("{provider} is throttling requests ({method} {path}: {message}); try again shortly")]
+    Throttled {
+        provider: &'static str,
+        method: &'static str,
+        path: String,
+        message: String,
+    },
+    /// The provider took the request but what it was asked to do failed (a Lambda function
+    /// raised; an assignment ended `FAILED`).
+    #[error("{provider}: {what} failed: {message}")]
+    OperationFailed {
+        provider: &'static str,
+        what: String,
+        message: String,
+    },
 }
 
 impl Failure {
@@ -97,7 +112,8 @@ impl Failure {
             Failure::Provider { status, .. } if *status == 429 || *status >= 500 => {
                 FailureKind::Unavailable
             }
-            Failure::Provider { .. } => FailureKind::Provider,
+            Failure::Throttled { .. } => FailureKind::Unavailable,
+            Failure::Provider { .. } | Failure::OperationFailed { .. } => FailureKind::Provider,
         }
     }
 

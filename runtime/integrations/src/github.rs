@@ -2,11 +2,11 @@
 //! integration's organisation (`Authorization: Bearer …`): repository collaborators, which
 //! the GitHub strategy grants and takes back.
 
-use assent_outbound::Method;
+use assent_outbound::{Method, Response};
 use serde_json::{Value, json};
 
 use crate::failure::Failure;
-use crate::provider::{Provider, encode, string_arg, with_details};
+use crate::provider::{Provider, encode, json_of, string_arg, with_details};
 
 const OPERATIONS: &[&str] = &["is_collaborator", "add_collaborator", "remove_collaborator"];
 
@@ -15,7 +15,8 @@ const PERMISSIONS: &[&str] = &["pull", "triage", "push", "maintain", "admin"];
 
 /// A GitHub error body: `{"message": "Not Found", "documentation_url": "…"}`, with
 /// `errors` on a validation failure.
-fn explain(body: &Value) -> Option<String> {
+fn explain(response: &Response) -> Option<String> {
+    let body = &json_of(response);
     let message = body.get("message")?.as_str()?.to_owned();
     let details = body
         .get("errors")

@@ -6,12 +6,14 @@
 //! - `provider`: what every provider call shares — the base URL, the auth header, recording
 //!   the call, the provider's error in its own words;
 //! - `okta`, `pagerduty`: each provider's operations, by the names Sym's SDK gives them;
-//!   `github`: repository collaborators, for the GitHub strategy;
+//!   `github`: repository collaborators, for the GitHub strategy; `aws`: Lambda, IAM
+//!   Identity Center and IAM, signed with Signature Version 4;
 //! - `fetch`: a plain request through an `http` integration (the SDK's `requests`).
 //!
 //! Invariant: a secret's value goes into a request header and nowhere else — not into a
 //! [`CallRecord`], a [`Failure`] or a returned value.
 
+mod aws;
 mod connection;
 mod failure;
 mod fetch;
@@ -43,6 +45,7 @@ pub async fn call(
         IntegrationType::Okta => okta::call(&mut provider, operation, args).await,
         IntegrationType::Github => github::call(&mut provider, operation, args).await,
         IntegrationType::Pagerduty => pagerduty::call(&mut provider, operation, args).await,
+        IntegrationType::Aws => aws::call(&mut provider, operation, args).await,
         other => Err(Failure::NotProvided {
             integration: connection.name.clone(),
             kind: other,

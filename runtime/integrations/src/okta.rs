@@ -2,11 +2,11 @@
 //! Operations by the names of Sym's `sym.sdk.integrations.okta`, plus the group membership
 //! changes the Okta strategy makes.
 
-use assent_outbound::Method;
+use assent_outbound::{Method, Response};
 use serde_json::{Value, json};
 
 use crate::failure::Failure;
-use crate::provider::{Provider, encode, next_link, string_arg};
+use crate::provider::{Provider, encode, json_of, next_link, string_arg};
 
 const OPERATIONS: &[&str] = &[
     "is_user_in_group",
@@ -22,7 +22,8 @@ const OPERATIONS: &[&str] = &[
 const MAX_PAGES: usize = 50;
 
 /// An Okta error body: `{"errorCode": "E0000007", "errorSummary": "Not found: …"}`.
-fn explain(body: &Value) -> Option<String> {
+fn explain(response: &Response) -> Option<String> {
+    let body = &json_of(response);
     let summary = body.get("errorSummary")?.as_str()?;
     Some(match body.get("errorCode").and_then(Value::as_str) {
         Some(code) => format!("{summary} ({code})"),

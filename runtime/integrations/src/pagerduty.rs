@@ -2,10 +2,11 @@
 //! (`Authorization: Token token=…`). Operations by the names of Sym's
 //! `sym.sdk.integrations.pagerduty`.
 
+use assent_outbound::Response;
 use serde_json::{Value, json};
 
 use crate::failure::Failure;
-use crate::provider::{Provider, encode, string_arg, with_details};
+use crate::provider::{Provider, encode, json_of, string_arg, with_details};
 
 const OPERATIONS: &[&str] = &[
     "is_on_call",
@@ -16,7 +17,8 @@ const OPERATIONS: &[&str] = &[
 ];
 
 /// A PagerDuty error body: `{"error": {"message": "…", "code": 2100, "errors": ["…"]}}`.
-fn explain(body: &Value) -> Option<String> {
+fn explain(response: &Response) -> Option<String> {
+    let body = &json_of(response);
     let error = body.get("error")?;
     let message = error.get("message")?.as_str()?.to_owned();
     let details = error

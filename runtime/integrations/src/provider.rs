@@ -7,6 +7,7 @@ use assent_outbound::{HostList, Method, Outbound, Request, Response};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::aws::sigv4::Signer;
 use crate::connection::Connection;
 use crate::failure::Failure;
 
@@ -35,8 +36,12 @@ pub(crate) struct Provider<'a> {
     headers: Vec<(String, String)>,
     /// How the provider is named in errors ("Okta").
     pub(crate) label: &'static str,
-    /// Reads the provider's error message out of an error body.
-    explain: fn(&Value) -> Option<String>,
+    /// Reads the provider's error message out of an error answer.
+    explain: fn(&Response) -> Option<String>,
+    /// Whether an error answer means "slow down": AWS throttles with a 400.
+    throttled: fn(&Response) -> bool,
+    /// Signs each request (AWS); other providers authenticate with a header.
+    signer: Option<Signer>,
 }
 
 impl<'a> Provider<'a> {
@@ -54,6 +59,8 @@ impl<'a> Provider<'a> {
             headers: Vec::new(),
             label: "the provider",
             explain: |_| None,
+            throttled: |_| false,
+            signer: None,
         }
     }
 
@@ -62,7 +69,7 @@ impl<'a> Provider<'a> {
         &mut self,
         label: &'static str,
         base: String,
-        explain: fn(&Value) -> Option<String>,
+        explain: fn(&Response) -> Option<String>,
     ) {
         self.hosts = HostList::only(&host_of(&base));
         self.base = base;
@@ -72,6 +79,13 @@ impl<'a> Provider<'a> {
 
     pub(crate) fn header(&mut self, name: &str, value: String) {
         self.headers.push((name.to_owned(), value));
+    }
+
+    /// Signs every request from now on with `signer`, and reads `throttled` answers as ones
+    /// to try again (AWS).
+    pub(crate) fn sign_with(&mut self, signer: Signer, throttled: fn(&Response) -> bool) {
+        self.signer = Some(signer);
+        self.throttled = throttled;
     }
 
     pub(crate) fn bad_arguments(&self, operation: &str, reason: impl Into<String>) -> Failure {
@@ -101,7 +115,7 @@ impl<'a> Provider<'a> {
 
     /// `GET url` (a paging link the provider gave), on the provider's host alone.
     pub(crate) async fn get_url(&mut self, url: &str) -> Result<(Value, Option<String>), Failure> {
-        let response = self.send(Method::Get, url, None).await?;
+        let response = self.send(Method::Get, url, &[], None).await?;
         let link = response.header("link").map(str::to_owned);
         Ok((json_of(&response), link))
     }
@@ -114,25 +128,51 @@ impl<'a> Provider<'a> {
         body: Option<&Value>,
     ) -> Result<Value, Failure> {
         let url = format!("{}{path}", self.base);
-        let response = self.send(method, &url, body).await?;
+        let body = body.map(|body| ("application/json", body.to_string().into_bytes()));
+        let response = self.send(method, &url, &[], body).await?;
         Ok(json_of(&response))
+    }
+
+    /// A request with `headers` besides the provider's and a body of its own content type;
+    /// answers the whole response.
+    pub(crate) async fn exchange(
+        &mut self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, String)],
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Result<Response, Failure> {
+        let url = format!("{}{path}", self.base);
+        self.send(method, &url, headers, body).await
     }
 
     async fn send(
         &mut self,
         method: Method,
         url: &str,
-        body: Option<&Value>,
+        headers: &[(&str, String)],
+        body: Option<(&str, Vec<u8>)>,
     ) -> Result<Response, Failure> {
         let mut request = Request::new(method, url);
         request.headers = self.headers.clone();
+        request.headers.extend(
+            headers
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), value.clone())),
+        );
         if !request.headers.iter().any(|(name, _)| name == "accept") {
             request
                 .headers
                 .push(("accept".into(), "application/json".into()));
         }
-        if let Some(body) = body {
-            request = request.json(body);
+        if let Some((content_type, body)) = body {
+            request
+                .headers
+                .push(("content-type".into(), content_type.to_owned()));
+            request.body = Some(body);
+        }
+        if let Some(signer) = &self.signer {
+            signer.sign(&mut request, std::time::SystemTime::now());
         }
         let path = path_of(url);
         let host = host_of(url);
@@ -153,8 +193,16 @@ impl<'a> Provider<'a> {
         if (200..300).contains(&response.status) {
             return Ok(response);
         }
-        let message = (self.explain)(&json_of(&response))
-            .unwrap_or_else(|| format!("HTTP {}", response.status));
+        let message =
+            (self.explain)(&response).unwrap_or_else(|| format!("HTTP {}", response.status));
+        if (self.throttled)(&response) {
+            return Err(Failure::Throttled {
+                provider: self.label,
+                method: method.as_str(),
+                path,
+                message,
+            });
+        }
         Err(Failure::Provider {
             provider: self.label,
             status: response.status,
@@ -165,7 +213,8 @@ impl<'a> Provider<'a> {
     }
 }
 
-fn json_of(response: &Response) -> Value {
+/// The answer's JSON; `null` for an empty or non-JSON body.
+pub(crate) fn json_of(response: &Response) -> Value {
     if response.body.is_empty() {
         return Value::Null;
     }
