@@ -6,6 +6,7 @@
 mod support;
 
 use assent_server::{Keyring, Server};
+use assent_tests::aws::{FakeAws, Function};
 use assent_tests::providers::FakeProviders;
 use assent_tests::{Api, python_plugin_bytes, test_databases};
 use reqwest::StatusCode;
@@ -562,4 +563,82 @@ async fn plugins_reach_only_what_their_integrations_allow() {
         assert!(said.contains(expected), "{url}: {status} {said}");
         assert!(said.contains("ConnectionError"), "{url}: {said}");
     }
+}
+
+/// `aws_lambda.invoke` from a Python flow (the lambda-approval example): the fake AWS checks
+/// the host's signature, the function's answer approves at once, and a function that raises
+/// leaves the request to a person.
+#[tokio::test]
+async fn a_python_flow_asks_a_lambda_function_and_is_approved_by_its_answer() {
+    const POLICY: &str = "arn:aws:lambda:eu-west-1:123456789012:function:access-policy";
+    const KEY_SECRET: &str = "lambda-caller-secret-7d1f";
+    let database = assent_tests::sqlite_database();
+    let aws = FakeAws::start().await;
+    aws.add_key("AKIDPOLICYCALLER", KEY_SECRET);
+    aws.add_function(
+        POLICY,
+        Function::Answers(json!({ "approve": true, "reason": "on the allow list" })),
+    );
+    let server = start(&database).await;
+    let acme = tenant(&server, "acme").await;
+    secret(&acme.admin, "aws-key", KEY_SECRET).await;
+    integration(
+        &acme.admin,
+        "aws",
+        json!({ "type": "aws", "settings": { "region": "eu-west-1", "access_key_id": "AKIDPOLICYCALLER",
+                "secret_access_key_secret": "aws-key", "api_url": aws.url() } }),
+    )
+    .await;
+    python_flow(
+        &acme.admin,
+        "policy",
+        "examples/python/lambda-approval/impl.py",
+        json!({ "vars": { "policy_lambda": POLICY },
+                "fields": [{ "name": "reason", "type": "string" }] }),
+    )
+    .await;
+
+    let (status, asked) = acme
+        .member
+        .post(
+            "/events/request",
+            json!({ "flow": "policy", "flow_inputs": { "reason": "incident 42" } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{asked:#}");
+    assert_eq!(asked["run"]["status"], "escalated", "{asked:#}");
+    let invocations = aws.invocations();
+    assert_eq!(invocations.len(), 1);
+    assert_eq!(
+        invocations[0].2,
+        json!({ "email": "ann@acme.test", "reason": "incident 42" })
+    );
+    let invoke = aws.calls().pop().unwrap();
+    assert!(
+        invoke
+            .header("authorization")
+            .unwrap()
+            .contains("Credential=AKIDPOLICYCALLER/")
+            && invoke
+                .header("authorization")
+                .unwrap()
+                .contains("/eu-west-1/lambda/aws4_request")
+    );
+    let run = asked["run"]["id"].as_str().unwrap();
+    let calls = acme.admin.audit_entries(run, "integration.call").await;
+    assert_eq!(calls.len(), 1, "{calls:#?}");
+    assert_eq!(calls[0]["data"]["status"], 200);
+
+    // The function raises: the example catches Sym's AWSLambdaError and a person decides.
+    aws.add_function(POLICY, Function::Raises("policy table unreachable".into()));
+    let (_, asked) = acme
+        .member
+        .post(
+            "/events/request",
+            json!({ "flow": "policy", "flow_inputs": { "reason": "incident 43" } }),
+        )
+        .await;
+    assert_eq!(asked["run"]["status"], "requested", "{asked:#}");
+    let everything = format!("{:?}", acme.admin.get("/audit?limit=1000").await.1);
+    assert!(!everything.contains(KEY_SECRET));
 }

@@ -529,10 +529,10 @@ fn the_build_refuses_what_cannot_work_and_says_where() {
             "threads.py:1: `import threading`: plugins run on one thread",
         ),
         (
-            "lambda.py",
-            "from sym.sdk.integrations import aws_lambda, slack\n\ndef get_permissions(event):\n    pass\n",
-            "lambda.py:1: `from sym.sdk.integrations import aws_lambda, slack`: needs Sym's AWS \
-             Lambda integration (`sym.sdk.integrations.aws_lambda`), which Assent does not provide yet",
+            "iam.py",
+            "from sym.sdk.integrations import aws_iam, slack\n\ndef get_permissions(event):\n    pass\n",
+            "iam.py:1: `from sym.sdk.integrations import aws_iam, slack`: needs Sym's AWS \
+             IAM integration (`sym.sdk.integrations.aws_iam`), which Assent does not provide yet",
         ),
         (
             "messages.py",

@@ -2,13 +2,15 @@
 //! and (with `DATABASE_URL`) PostgreSQL: the Okta strategy adds the requester to the target's
 //! group at escalation and removes them at expiry; a provider down for a while is waited out
 //! and access granted once; a provider's refusal errors the run in its own words; the webhook
-//! strategy POSTs a signed grant and revocation.
+//! strategy POSTs a signed grant and revocation; the AWS strategies (Lambda, IAM Identity
+//! Center, IAM) sign every request, and grant and take back access in the fake AWS.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
 
 use assent_server::Server;
 use assent_tests::Api;
+use assent_tests::aws::{FakeAws, Function};
 use assent_tests::providers::FakeProviders;
 use assent_tests::{TestDatabase, test_databases};
 use hmac::{Hmac, Mac};
@@ -266,12 +268,12 @@ async fn flows_naming_a_strategy_that_cannot_run_are_refused_with_what_to_do() {
         "{message}"
     );
     let message = refused(
-        json!({ "type": "aws_lambda", "integration": "okta" }),
+        json!({ "type": "google_group", "integration": "okta" }),
         json!([]),
     )
     .await;
     assert!(
-        message.contains("does not run the `aws_lambda` strategy yet"),
+        message.contains("does not run the `google_group` strategy yet"),
         "{message}"
     );
     let message = refused(json!({ "type": "http", "integration": "okta" }), json!([])).await;
@@ -457,5 +459,315 @@ async fn the_github_strategy_makes_the_requester_a_collaborator_while_access_las
         assert_eq!(put.path, "/github/repos/acme/api/collaborators/ann-gh");
         assert_eq!(put.header("x-github-api-version"), Some("2022-11-28"));
         assert_eq!(put.header("accept"), Some("application/vnd.github+json"));
+    }
+}
+
+const AWS_KEY_ID: &str = "AKIDASSENTFAKE01";
+const AWS_SECRET: &str = "aws-secret-key-wJalrXUtnFEMI-K7MDENG";
+const ROLE: &str = "arn:aws:iam::123456789012:role/AssentRuntime";
+const FUNCTION: &str = "arn:aws:lambda:us-east-1:123456789012:function:grant-button";
+
+/// A tenant with an `aws` integration pointed at the fake: a key, and `role` to assume with it.
+async fn aws_tenant(database: &TestDatabase, role: Option<&str>) -> (FakeAws, Server, Tenant) {
+    let aws = FakeAws::start().await;
+    aws.add_key(AWS_KEY_ID, AWS_SECRET);
+    let server = start(database).await;
+    let acme = tenant(&server, "acme").await;
+    put_ok(
+        &acme.admin,
+        "/environments/main/secrets/aws-secret-key",
+        json!({ "value": AWS_SECRET }),
+    )
+    .await;
+    let mut settings = json!({
+        "region": "us-east-1",
+        "access_key_id": AWS_KEY_ID,
+        "secret_access_key_secret": "aws-secret-key",
+        "api_url": aws.url(),
+    });
+    if let Some(role) = role {
+        aws.add_role(role, Some("acme-external"));
+        settings["role_arn"] = json!(role);
+        settings["role_external_id"] = json!("acme-external");
+    }
+    put_ok(
+        &acme.admin,
+        "/environments/main/integrations/aws",
+        json!({ "type": "aws", "external_id": "123456789012", "settings": settings }),
+    )
+    .await;
+    (aws, server, acme)
+}
+
+async fn aws_flow(acme: &Tenant, name: &str, strategy_type: &str, target: Value) {
+    let (status, stored) = acme
+        .admin
+        .put(
+            &format!("/flows/{name}"),
+            flow(
+                acme,
+                json!({ "type": strategy_type, "integration": "aws" }),
+                json!([target]),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{stored}");
+}
+
+/// Every request the fake AWS received was signed, none carried the secret key, and the
+/// audit log does not hold it.
+async fn no_aws_secret_anywhere(aws: &FakeAws, acme: &Tenant) {
+    for call in aws.calls() {
+        assert!(
+            call.header("authorization")
+                .is_some_and(|value| value.starts_with("AWS4-HMAC-SHA256 Credential=")),
+            "{call:?}"
+        );
+        assert!(!format!("{call:?}").contains(AWS_SECRET));
+    }
+    let everything = format!("{:?}", acme.admin.get("/audit?limit=1000").await.1);
+    assert!(
+        !everything.contains(AWS_SECRET),
+        "the key reached the audit log"
+    );
+}
+
+#[tokio::test]
+async fn the_lambda_strategy_invokes_the_function_with_sym_s_event_through_an_assumed_role() {
+    for database in test_databases().await {
+        let kind = database.kind;
+        let (aws, _server, acme) = aws_tenant(&database, Some(ROLE)).await;
+        aws.add_function(
+            FUNCTION,
+            Function::Answers(json!({ "body": { "message": "button unlocked" }, "errors": [] })),
+        );
+        aws_flow(
+            &acme,
+            "lambda",
+            "aws_lambda",
+            json!({ "name": "button", "label": "Button", "settings": { "arn": FUNCTION } }),
+        )
+        .await;
+
+        let (id, run) = request_and_approve(&acme, "lambda", "1h").await;
+        assert_eq!(run["status"], "escalated", "{kind}: {run:#}");
+        assert_eq!(
+            run["outputs"]["escalate"],
+            json!({ "message": "button unlocked" })
+        );
+        let (_, revoked) = acme
+            .member
+            .post(&format!("/runs/{id}/revoke"), json!({}))
+            .await;
+        assert_eq!(revoked["run"]["status"], "deescalated", "{revoked:#}");
+
+        // The function saw Sym's event both times, as a function written for Sym reads it.
+        let invocations = aws.invocations();
+        assert_eq!(invocations.len(), 2, "{kind}");
+        for ((function, how, event), step) in invocations.iter().zip(["escalate", "deescalate"]) {
+            assert_eq!(function, FUNCTION);
+            assert_eq!(how, "RequestResponse");
+            assert_eq!(event["event"]["type"], step);
+            assert_eq!(
+                event["run"]["actors"]["request"]["username"],
+                "ann@acme.test"
+            );
+            assert_eq!(event["fields"]["target"]["settings"]["arn"], FUNCTION);
+            assert_eq!(event["fields"]["reason"], "deploy");
+            assert_eq!(event["id"], format!("{id}.{step}"));
+        }
+        // Each invocation was signed with a key of the assumed role, with its token.
+        let calls = aws.calls();
+        let invokes: Vec<_> = calls
+            .iter()
+            .filter(|call| call.path.ends_with("/invocations"))
+            .collect();
+        assert_eq!(invokes.len(), 2);
+        for invoke in invokes {
+            let authorization = invoke.header("authorization").unwrap();
+            assert!(
+                authorization.contains("Credential=ASIAFAKESESSION")
+                    && authorization.contains("/us-east-1/lambda/aws4_request"),
+                "{authorization}"
+            );
+            assert!(invoke.header("x-amz-security-token").is_some());
+        }
+        no_aws_secret_anywhere(&aws, &acme).await;
+
+        // A function that answers errors stops the run with them.
+        aws.add_function(
+            FUNCTION,
+            Function::Answers(json!({ "body": {}, "errors": ["Access Denied: Humans Only!"] })),
+        );
+        let (_, run) = request_and_approve(&acme, "lambda", "1h").await;
+        assert_eq!(run["status"], "errored", "{kind}: {run:#}");
+        let message = run["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains(&format!(
+                "Lambda function `{FUNCTION}` answered with errors: Access Denied: Humans Only!"
+            )),
+            "{message}"
+        );
+        // One that raises too, in its own words.
+        aws.add_function(FUNCTION, Function::Raises("KeyError: 'okta_id'".into()));
+        let (_, run) = request_and_approve(&acme, "lambda", "1h").await;
+        let message = run["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains(&format!(
+                "AWS Lambda: function `{FUNCTION}` failed: Exception: KeyError: 'okta_id'"
+            )),
+            "{message}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_key_is_refused_by_aws_in_its_own_words() {
+    let database = assent_tests::sqlite_database();
+    let (aws, _server, acme) = aws_tenant(&database, None).await;
+    aws.add_function(
+        FUNCTION,
+        Function::Answers(json!({ "body": {}, "errors": [] })),
+    );
+    // The secret is rotated in AWS but not in Assent: the signature no longer matches.
+    put_ok(
+        &acme.admin,
+        "/environments/main/secrets/aws-secret-key",
+        json!({ "value": "an-old-secret" }),
+    )
+    .await;
+    aws_flow(
+        &acme,
+        "lambda",
+        "aws_lambda",
+        json!({ "name": "button", "settings": { "arn": FUNCTION } }),
+    )
+    .await;
+    let (_, run) = request_and_approve(&acme, "lambda", "1h").await;
+    assert_eq!(run["status"], "errored", "{run:#}");
+    let message = run["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("AWS Lambda answered 403 to POST /aws/2015-03-31/functions/")
+            && message.contains("does not match the signature you provided")
+            && message.contains("(InvalidSignatureException)"),
+        "{message}"
+    );
+    assert!(aws.invocations().is_empty());
+    assert!(!message.contains("an-old-secret"));
+}
+
+#[tokio::test]
+async fn the_sso_strategy_assigns_the_permission_set_while_access_lasts() {
+    const INSTANCE: &str = "arn:aws:sso:::instance/ssoins-1234567890abcdef";
+    const PERMISSION_SET: &str = "arn:aws:sso:::permissionSet/ssoins-1234567890abcdef/ps-1";
+    for database in test_databases().await {
+        let kind = database.kind;
+        let (aws, _server, acme) = aws_tenant(&database, None).await;
+        aws.add_identity_center(INSTANCE, "d-1234567890", PERMISSION_SET);
+        aws.add_sso_user("ann@acme.test", "u-ann");
+        let target = |permission_set: &str| {
+            json!({ "name": "prod", "label": "Prod admin",
+                    "settings": { "permission_set_arn": permission_set, "account_id": "210987654321" } })
+        };
+        aws_flow(&acme, "sso", "aws_sso", target(PERMISSION_SET)).await;
+
+        // AWS throttles the first requests: waited out within the step.
+        aws.throttle_next(2);
+        let (id, run) = request_and_approve(&acme, "sso", "2s").await;
+        assert_eq!(run["status"], "escalated", "{kind}: {run:#}");
+        assert_eq!(
+            aws.assignments(),
+            [(
+                PERMISSION_SET.to_owned(),
+                "210987654321".to_owned(),
+                "u-ann".to_owned()
+            )]
+        );
+        assert_eq!(run["outputs"]["escalate"]["aws_sso"]["status"], "SUCCEEDED");
+        assert_eq!(
+            run["outputs"]["escalate"]["aws_sso"]["principal_id"],
+            "u-ann"
+        );
+
+        let run = acme.admin.wait_for(&id, "deescalated").await;
+        assert!(aws.assignments().is_empty(), "{kind}: {run:#}");
+        let targets: Vec<String> = aws
+            .calls()
+            .iter()
+            .filter_map(|call| call.header("x-amz-target").map(str::to_owned))
+            .collect();
+        assert!(targets.contains(&"SWBExternalService.CreateAccountAssignment".to_owned()));
+        assert!(targets.contains(&"AWSIdentityStore.GetUserId".to_owned()));
+        assert!(targets.contains(&"SWBExternalService.DeleteAccountAssignment".to_owned()));
+        no_aws_secret_anywhere(&aws, &acme).await;
+
+        // A permission set AWS does not know errors the run at once, in AWS's words.
+        aws_flow(
+            &acme,
+            "sso-typo",
+            "aws_sso",
+            target("arn:aws:sso:::permissionSet/x/ps-9"),
+        )
+        .await;
+        let (_, run) = request_and_approve(&acme, "sso-typo", "1h").await;
+        assert_eq!(run["status"], "errored", "{kind}: {run:#}");
+        let message = run["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("AWS IAM Identity Center answered 404 to POST /aws/: PermissionSet arn:aws:sso:::permissionSet/x/ps-9 not found (ResourceNotFoundException)"),
+            "{message}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_iam_strategy_puts_the_requester_s_iam_user_in_the_group_while_access_lasts() {
+    for database in test_databases().await {
+        let kind = database.kind;
+        let (aws, _server, acme) = aws_tenant(&database, None).await;
+        aws.add_iam_user("ann");
+        aws.add_iam_group("prod-readers");
+        aws_flow(
+            &acme,
+            "iam",
+            "aws_iam",
+            json!({ "name": "readers", "settings": { "iam_group": "prod-readers" } }),
+        )
+        .await;
+        // Ann's IAM user is not her email: AWS says it does not know that user.
+        let (_, run) = request_and_approve(&acme, "iam", "1h").await;
+        assert_eq!(run["status"], "errored", "{kind}: {run:#}");
+        let message = run["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("The user with name ann@acme.test cannot be found. (NoSuchEntity)"),
+            "{message}"
+        );
+
+        put_ok(
+            &acme.admin,
+            "/users/ann@acme.test",
+            json!({ "identities": [{ "service": "aws_iam", "external_id": "ann" }] }),
+        )
+        .await;
+        let (id, run) = request_and_approve(&acme, "iam", "1h").await;
+        assert_eq!(run["status"], "escalated", "{kind}: {run:#}");
+        assert_eq!(aws.iam_members("prod-readers"), ["ann"]);
+        let (_, revoked) = acme
+            .member
+            .post(&format!("/runs/{id}/revoke"), json!({}))
+            .await;
+        assert_eq!(revoked["run"]["status"], "deescalated", "{revoked:#}");
+        assert!(aws.iam_members("prod-readers").is_empty());
+        // IAM is global: signed for us-east-1 whatever the integration's region.
+        let add = aws
+            .calls()
+            .into_iter()
+            .find(|call| String::from_utf8_lossy(&call.body).starts_with("Action=AddUserToGroup"))
+            .unwrap();
+        assert!(
+            add.header("authorization")
+                .unwrap()
+                .contains("/us-east-1/iam/aws4_request")
+        );
+        no_aws_secret_anywhere(&aws, &acme).await;
     }
 }

@@ -134,6 +134,7 @@ pub fn plugin_variant(bytes: &[u8], label: &str) -> Vec<u8> {
     variant
 }
 
+pub mod aws;
 pub mod bench;
 
 mod databases;

@@ -36,7 +36,7 @@ pub enum IntegrationError {
     )]
     BadUrl { setting: String, value: String },
     #[error(
-        "an `aws` integration needs either `role_arn` (a role Assent assumes) or both `access_key_id_secret` and `secret_access_key_secret`"
+        "an `aws` integration needs an access key: `access_key_id` (or `access_key_id_secret`) and `secret_access_key_secret`; with `role_arn` as well, Assent assumes that role with the key"
     )]
     NoAwsCredentials,
     #[error(
@@ -119,8 +119,11 @@ fn shape(kind: IntegrationType) -> Shape {
             required: &[("region", "the AWS region, e.g. `us-east-1`")],
             optional: &[
                 "role_arn",
+                "role_external_id",
+                "access_key_id",
                 "access_key_id_secret",
                 "secret_access_key_secret",
+                "session_token_secret",
                 "sso_instance_arn",
                 "identity_store_id",
             ],
@@ -237,8 +240,8 @@ pub fn validate(name: &str, spec: &IntegrationSpec) -> Result<(), IntegrationErr
         });
     }
     if kind == IntegrationType::Aws
-        && !spec.settings.contains_key("role_arn")
-        && !(spec.settings.contains_key("access_key_id_secret")
+        && !((spec.settings.contains_key("access_key_id")
+            || spec.settings.contains_key("access_key_id_secret"))
             && spec.settings.contains_key("secret_access_key_secret"))
     {
         return Err(IntegrationError::NoAwsCredentials);
@@ -322,6 +325,19 @@ mod tests {
         let neither = spec(IntegrationType::Aws, "", &[("region", "us-east-1")]);
         assert_eq!(
             validate("aws", &neither),
+            Err(IntegrationError::NoAwsCredentials)
+        );
+        // A role is assumed with a key: alone it is not enough.
+        let role_alone = spec(
+            IntegrationType::Aws,
+            "",
+            &[
+                ("region", "us-east-1"),
+                ("role_arn", "arn:aws:iam::1:role/r"),
+            ],
+        );
+        assert_eq!(
+            validate("aws", &role_alone),
             Err(IntegrationError::NoAwsCredentials)
         );
         let url = spec(

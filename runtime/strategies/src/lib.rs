@@ -4,7 +4,11 @@
 //!
 //! - `okta`: the requester joins the target's Okta group, and leaves it again;
 //! - `github`: the requester becomes a collaborator of the target's repository, and stops;
+//! - `aws_lambda`: the target's Lambda function is invoked with Sym's event;
+//! - `aws_sso`: the requester is assigned the target's permission set in an AWS account;
+//! - `aws_iam`: the requester's IAM user joins the target's IAM group, and leaves it;
 //! - `webhook`: the run is POSTed, HMAC-signed, to the target's URL on an `http` integration;
+//! - `sym_event`: the event Sym's Lambda strategy sends, and the answer it reads;
 //! - `retry`: a passing failure (a timeout, 5xx, 429) is tried again a few times at once.
 //!
 //! Invariants: both directions are idempotent — granting what is granted and taking back
@@ -12,9 +16,13 @@
 //! once. A failure says whether it may pass ([`StrategyError::is_transient`]), so the runner
 //! knows whether to try again later or to stop the run with the provider's own words.
 
+mod aws_iam;
+mod aws_lambda;
+mod aws_sso;
 mod github;
 mod okta;
 mod retry;
+mod sym_event;
 mod webhook;
 
 use assent_integrations::{CallRecord, Connection, Failure, FailureKind};
@@ -66,8 +74,8 @@ pub enum StrategyError {
         "`{user}` has no `{service}` identity, so there is nobody to grant access to; add it with PUT /api/v1/users/{user} (`identities`: [{{\"service\": \"{service}\", \"external_id\": …}}])"
     )]
     NoIdentity { user: String, service: &'static str },
-    #[error("the webhook at `{url}` answered with errors: {errors}")]
-    Refused { url: String, errors: String },
+    #[error("{by} answered with errors: {errors}")]
+    Refused { by: String, errors: String },
     #[error(
         "Assent does not run the `{0}` strategy yet; grant access with a `custom` strategy plugin meanwhile"
     )]
@@ -98,7 +106,12 @@ impl From<Failure> for StrategyError {
 pub fn provides(strategy_type: StrategyType) -> bool {
     matches!(
         strategy_type,
-        StrategyType::Okta | StrategyType::Github | StrategyType::Http
+        StrategyType::Okta
+            | StrategyType::Github
+            | StrategyType::AwsSso
+            | StrategyType::AwsIam
+            | StrategyType::AwsLambda
+            | StrategyType::Http
     )
 }
 
@@ -119,6 +132,15 @@ pub async fn run(
         let outcome = match strategy_type {
             StrategyType::Okta => okta::run(outbound, connection, change, grant, records).await,
             StrategyType::Github => github::run(outbound, connection, change, grant, records).await,
+            StrategyType::AwsLambda => {
+                aws_lambda::run(outbound, connection, change, grant, records).await
+            }
+            StrategyType::AwsSso => {
+                aws_sso::run(outbound, connection, change, grant, records).await
+            }
+            StrategyType::AwsIam => {
+                aws_iam::run(outbound, connection, change, grant, records).await
+            }
             StrategyType::Http => webhook::run(outbound, connection, change, grant, records).await,
             other => Err(StrategyError::NotProvided(other)),
         };

@@ -41,7 +41,7 @@ mod tests {
         assert_eq!(again(&unavailable(), 2), Some(Duration::from_secs(1)));
         assert_eq!(again(&unavailable(), 3), None);
         let refused = StrategyError::Refused {
-            url: "u".into(),
+            by: "u".into(),
             errors: "no".into(),
         };
         assert_eq!(

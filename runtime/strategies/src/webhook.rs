@@ -16,6 +16,7 @@ use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
+use crate::sym_event::{list, read_answer};
 use crate::{Change, Grant, StrategyError, setting};
 
 // What of a refusing receiver's body an error quotes: enough for its message, not a page.
@@ -82,21 +83,7 @@ pub(crate) async fn run(
         }
         .into());
     }
-    if let Some(errors) = answer["errors"]
-        .as_array()
-        .filter(|errors| !errors.is_empty())
-    {
-        return Err(StrategyError::Refused {
-            url: url.to_owned(),
-            errors: list(errors),
-        });
-    }
-    Ok(match answer {
-        Value::Object(mut object) if object.contains_key("body") => {
-            object.remove("body").unwrap_or(Value::Null)
-        }
-        other => other,
-    })
+    read_answer(|| format!("the webhook at `{url}`"), answer)
 }
 
 /// What the receiver is sent: which way access moves, for whom, to what, in which run.
@@ -131,17 +118,6 @@ pub(crate) fn signature(secret: &[u8], timestamp: u64, body: &str) -> String {
     mac.update(b".");
     mac.update(body.as_bytes());
     format!("v1={}", hex::encode(mac.finalize().into_bytes()))
-}
-
-fn list(errors: &[Value]) -> String {
-    errors
-        .iter()
-        .map(|error| match error {
-            Value::String(text) => text.clone(),
-            other => other.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 #[cfg(test)]

@@ -33,7 +33,7 @@ const NOT_CARRIED: &[(&str, &str)] = &[
 
 /// Sym's `sym_strategy` types that Assent runs itself (`assent_strategies::provides`; a
 /// test keeps the two in step).
-pub const BUILT_IN_STRATEGIES: &[&str] = &["okta", "github"];
+pub const BUILT_IN_STRATEGIES: &[&str] = &["okta", "github", "aws_sso", "aws_iam", "aws_lambda"];
 
 /// Flow params that carry over as they are.
 const PARAMS: &[&str] = &[
@@ -314,7 +314,29 @@ impl<'a> Mapper<'a> {
             ));
             return;
         };
+        let integration_type = integration.node.str("type").unwrap_or_default();
         let integration = Self::name_of(integration);
+        // Sym's AWS strategies act through a `permission_context` (a role Sym assumes);
+        // Assent's `aws` integration takes the region, an access key and that role.
+        if integration_type == "permission_context" {
+            self.notes.push(format!(
+                "{at}: Sym's `permission_context` integration `{integration}` is an `aws` integration in Assent, with `region`, `role_arn` and an access key allowed to assume it (see the README's \"AWS\")"
+            ));
+        }
+        if let Some(instance) = strategy
+            .node
+            .attributes
+            .get("settings")
+            .and_then(|settings| match settings {
+                Value::Object(settings) => settings.get("instance_arn"),
+                _ => None,
+            })
+            .and_then(Value::as_str)
+        {
+            self.notes.push(format!(
+                "{at}: its `{kind}` strategy's `instance_arn` (`{instance}`) is the `sso_instance_arn` setting of integration `{integration}` in Assent"
+            ));
+        }
         self.notes.push(format!(
             "{at}: its `{kind}` strategy acts through integration `{integration}`; create it before applying, with PUT /api/v1/environments/{{environment}}/integrations/{integration} (see the README's \"Connect integrations\")"
         ));

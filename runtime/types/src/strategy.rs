@@ -73,7 +73,11 @@ impl StrategyType {
     /// The settings each of the strategy's targets must have, with what they hold.
     pub fn target_settings(self) -> &'static [(&'static str, &'static str)] {
         match self {
-            StrategyType::Custom | StrategyType::AwsLambda => &[],
+            StrategyType::Custom => &[],
+            StrategyType::AwsLambda => &[(
+                "arn",
+                "the Lambda function's ARN, e.g. `arn:aws:lambda:us-east-1:123456789012:function:grant`",
+            )],
             StrategyType::Okta => &[("group_id", "the Okta group's id, e.g. `00g1a2b3c4`")],
             StrategyType::Github => &[("repo_name", "the repository's name, e.g. `api`")],
             StrategyType::AwsSso => &[

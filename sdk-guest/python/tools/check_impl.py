@@ -34,7 +34,6 @@ _INTEGRATION = "Sym's {} integration (`sym.sdk.integrations.{}`)"
 NOT_PROVIDED_MODULES = {
     f"sym.sdk.integrations.{module}": _INTEGRATION.format(label, module)
     for module, label in {
-        "aws_lambda": "AWS Lambda",
         "aws_sso": "AWS IAM Identity Center",
         "aws_iam": "AWS IAM",
         "github": "GitHub",

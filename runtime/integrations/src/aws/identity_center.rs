@@ -118,9 +118,16 @@ fn outcome(assignment: &Value, status: &str) -> Value {
     })
 }
 
-/// The integration's `instance_arn`, or the organisation's one instance.
+/// The integration's `sso_instance_arn`, or the organisation's one instance.
 async fn instance(aws: &mut Aws<'_, '_>) -> Result<Instance, Failure> {
-    let wanted = aws.connection().setting("instance_arn").map(str::to_owned);
+    let connection = aws.connection();
+    let wanted = connection.setting("sso_instance_arn").map(str::to_owned);
+    if let (Some(arn), Some(store)) = (&wanted, connection.setting("identity_store_id")) {
+        return Ok(Instance {
+            arn: arn.clone(),
+            identity_store: store.to_owned(),
+        });
+    }
     let listed = target(aws, SSO_ADMIN, "ListInstances", &json!({})).await?;
     let instances: Vec<Instance> = listed["Instances"]
         .as_array()
@@ -145,7 +152,7 @@ async fn instance(aws: &mut Aws<'_, '_>) -> Result<Instance, Failure> {
             .find(|instance| instance.arn == arn)
             .ok_or_else(|| {
                 bad(format!(
-                    "the account has no Identity Center instance `{arn}`; check the integration's `instance_arn`"
+                    "the account has no Identity Center instance `{arn}`; check the integration's `sso_instance_arn`"
                 ))
             }),
         None => {
@@ -157,7 +164,7 @@ async fn instance(aws: &mut Aws<'_, '_>) -> Result<Instance, Failure> {
                     "the account has no IAM Identity Center instance; enable Identity Center, or point the integration at the organisation's management account".into(),
                 )),
                 _ => Err(bad(format!(
-                    "the account has {count} Identity Center instances; set the integration's `instance_arn` to the one to use"
+                    "the account has {count} Identity Center instances; set the integration's `sso_instance_arn` to the one to use"
                 ))),
             }
         }

@@ -9,8 +9,8 @@
 //!
 //! Settings: `region` (default `us-east-1`); `access_key_id` (or `access_key_id_secret`),
 //! `secret_access_key_secret` and optionally `session_token_secret`; `role_arn` and
-//! `role_external_id` to assume a role; `instance_arn` for Identity Center when the
-//! organisation has more than one instance; `api_url` to send every service's requests to
+//! `role_external_id` to assume a role; `sso_instance_arn` (and `identity_store_id`, to
+//! skip looking it up) for Identity Center when the account has more than one instance; `api_url` to send every service's requests to
 //! one base (a VPC endpoint, a test double).
 
 mod identity_center;
